@@ -1,0 +1,506 @@
+//! SMTP commands (RFC 5321 §4.1.1) and their parser.
+//!
+//! [`Command::parse`] takes one command line without its CRLF, as bytes,
+//! and returns a typed [`Command`] or a [`CommandError`] that knows its
+//! reply. It checks only what the line itself says; what depends on the
+//! session (HELO versus EHLO, SMTPUTF8, the order of commands) is the
+//! session's job.
+
+use std::fmt;
+
+use crate::address::{Domain, ForwardPath, PathError, ReversePath};
+use crate::params::{MailParams, ParamError, RcptParams};
+use crate::reply::{EnhancedCode, Reply, ReplyCode};
+
+/// One parsed SMTP command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `HELO domain`
+    Helo(Domain),
+    /// `EHLO domain`
+    Ehlo(Domain),
+    /// `MAIL FROM:<reverse-path> [parameters]`
+    Mail {
+        /// The sender, or the null path.
+        reverse_path: ReversePath,
+        /// The ESMTP parameters.
+        params: MailParams,
+        /// True when any parameter was given, even if all are defaults.
+        has_params: bool,
+    },
+    /// `RCPT TO:<forward-path> [parameters]`
+    Rcpt {
+        /// The recipient.
+        forward_path: ForwardPath,
+        /// The ESMTP parameters.
+        params: RcptParams,
+        /// True when any parameter was given.
+        has_params: bool,
+    },
+    /// `DATA`
+    Data,
+    /// `RSET`
+    Rset,
+    /// `NOOP [string]`: the string is ignored (RFC 5321 §4.1.1.9).
+    Noop,
+    /// `QUIT`
+    Quit,
+    /// `VRFY string`
+    Vrfy(String),
+    /// `EXPN string`
+    Expn(String),
+    /// `HELP [topic]`
+    Help(Option<String>),
+    /// `AUTH mechanism [initial-response]` (RFC 4954)
+    Auth {
+        /// The mechanism name, upper-cased.
+        mechanism: String,
+        /// The initial response, still base64-encoded; `=` stands for an
+        /// empty response.
+        initial_response: Option<String>,
+    },
+    /// `STARTTLS` (RFC 3207)
+    StartTls,
+}
+
+impl Command {
+    /// The verb, upper-case, as it names the command on the wire.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Self::Helo(_) => "HELO",
+            Self::Ehlo(_) => "EHLO",
+            Self::Mail { .. } => "MAIL",
+            Self::Rcpt { .. } => "RCPT",
+            Self::Data => "DATA",
+            Self::Rset => "RSET",
+            Self::Noop => "NOOP",
+            Self::Quit => "QUIT",
+            Self::Vrfy(_) => "VRFY",
+            Self::Expn(_) => "EXPN",
+            Self::Help(_) => "HELP",
+            Self::Auth { .. } => "AUTH",
+            Self::StartTls => "STARTTLS",
+        }
+    }
+
+    /// Parses one command line, without its CRLF.
+    ///
+    /// ```
+    /// use mtakit_proto::Command;
+    ///
+    /// let cmd = Command::parse(b"MAIL FROM:<alice@example.com> SIZE=1000").unwrap();
+    /// assert!(matches!(cmd, Command::Mail { .. }));
+    ///
+    /// let err = Command::parse(b"FROB").unwrap_err();
+    /// assert_eq!(err.reply().code().get(), 500);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`CommandError`] for an unknown verb or bad arguments.
+    pub fn parse(line: &[u8]) -> Result<Self, CommandError> {
+        if line.iter().any(|&b| b < 0x20 || b == 0x7f) {
+            return Err(CommandError::InvalidCharacter);
+        }
+        let verb_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+        let verb = &line[..verb_end];
+        if verb.is_empty() {
+            return Err(CommandError::Empty);
+        }
+        if !verb.iter().all(u8::is_ascii_alphabetic) || verb.len() > 16 {
+            return Err(CommandError::Unrecognized(printable(verb)));
+        }
+        let verb_text = std::str::from_utf8(verb).unwrap_or_default();
+        let rest = &line[verb_end..];
+        let upper = verb_text.to_ascii_uppercase();
+        // Only MAIL and RCPT may carry 8-bit text (RFC 6531 addresses).
+        if !matches!(upper.as_str(), "MAIL" | "RCPT") && !rest.is_ascii() {
+            return Err(CommandError::InvalidCharacter);
+        }
+        let rest = std::str::from_utf8(rest).map_err(|_| CommandError::InvalidUtf8)?;
+        let arg = rest.trim_matches(' ');
+        match upper.as_str() {
+            "HELO" => parse_hello(arg, "HELO").map(Self::Helo),
+            "EHLO" => parse_hello(arg, "EHLO").map(Self::Ehlo),
+            "MAIL" => {
+                let path = strip_keyword(arg, "FROM:").ok_or(CommandError::Syntax(
+                    "MAIL FROM:<address>",
+                ))?;
+                let (reverse_path, params) =
+                    ReversePath::parse(path.trim_start_matches(' ')).map_err(CommandError::Sender)?;
+                let has_params = params_after_path(params, "MAIL FROM:<address> [parameters]")?;
+                let params = MailParams::parse(params).map_err(CommandError::Param)?;
+                Ok(Self::Mail {
+                    reverse_path,
+                    params,
+                    has_params,
+                })
+            }
+            "RCPT" => {
+                let path =
+                    strip_keyword(arg, "TO:").ok_or(CommandError::Syntax("RCPT TO:<address>"))?;
+                let (forward_path, params) = ForwardPath::parse(path.trim_start_matches(' '))
+                    .map_err(CommandError::Recipient)?;
+                let has_params = params_after_path(params, "RCPT TO:<address> [parameters]")?;
+                let params = RcptParams::parse(params).map_err(CommandError::Param)?;
+                Ok(Self::Rcpt {
+                    forward_path,
+                    params,
+                    has_params,
+                })
+            }
+            "DATA" => no_arg(arg, Self::Data, "DATA"),
+            "RSET" => no_arg(arg, Self::Rset, "RSET"),
+            "QUIT" => no_arg(arg, Self::Quit, "QUIT"),
+            "STARTTLS" => no_arg(arg, Self::StartTls, "STARTTLS"),
+            "NOOP" => Ok(Self::Noop),
+            "VRFY" => one_string(arg, "VRFY string").map(Self::Vrfy),
+            "EXPN" => one_string(arg, "EXPN string").map(Self::Expn),
+            "HELP" => Ok(Self::Help((!arg.is_empty()).then(|| arg.to_owned()))),
+            "AUTH" => {
+                let mut words = arg.split(' ').filter(|w| !w.is_empty());
+                let mechanism = words
+                    .next()
+                    .ok_or(CommandError::Syntax("AUTH mechanism [initial-response]"))?;
+                let initial_response = words.next().map(str::to_owned);
+                if words.next().is_some() {
+                    return Err(CommandError::Syntax("AUTH mechanism [initial-response]"));
+                }
+                Ok(Self::Auth {
+                    mechanism: mechanism.to_ascii_uppercase(),
+                    initial_response,
+                })
+            }
+            "SEND" | "SOML" | "SAML" | "TURN" | "ETRN" | "ATRN" | "BDAT" | "XCLIENT" => {
+                Err(CommandError::NotImplemented(upper))
+            }
+            _ => Err(CommandError::Unrecognized(printable(verb))),
+        }
+    }
+}
+
+/// Parameters must be separated from the path by a space (RFC 5321
+/// §4.1.2). Returns whether there are any.
+fn params_after_path(rest: &str, syntax: &'static str) -> Result<bool, CommandError> {
+    if rest.is_empty() {
+        Ok(false)
+    } else if rest.starts_with(' ') {
+        Ok(!rest.trim().is_empty())
+    } else {
+        Err(CommandError::Syntax(syntax))
+    }
+}
+
+fn strip_keyword<'a>(arg: &'a str, keyword: &str) -> Option<&'a str> {
+    let head = arg.get(..keyword.len())?;
+    head.eq_ignore_ascii_case(keyword).then(|| &arg[keyword.len()..])
+}
+
+fn parse_hello(arg: &str, verb: &'static str) -> Result<Domain, CommandError> {
+    let syntax = if verb == "HELO" {
+        "HELO domain"
+    } else {
+        "EHLO domain"
+    };
+    if arg.is_empty() || arg.contains(' ') {
+        return Err(CommandError::Syntax(syntax));
+    }
+    Domain::parse(arg).map_err(|_| CommandError::InvalidDomain)
+}
+
+fn no_arg(arg: &str, cmd: Command, syntax: &'static str) -> Result<Command, CommandError> {
+    if arg.is_empty() {
+        Ok(cmd)
+    } else {
+        Err(CommandError::Syntax(syntax))
+    }
+}
+
+fn one_string(arg: &str, syntax: &'static str) -> Result<String, CommandError> {
+    if arg.is_empty() {
+        Err(CommandError::Syntax(syntax))
+    } else {
+        Ok(arg.to_owned())
+    }
+}
+
+/// Renders bytes for a reply text: printable ASCII kept, anything else
+/// replaced by `?`, and cut to 32 characters (NUL-4: never echo raw bytes).
+fn printable(bytes: &[u8]) -> String {
+    let mut s: String = bytes
+        .iter()
+        .take(32)
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) && b != b'"' {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if bytes.len() > 32 {
+        s.push_str("...");
+    }
+    s
+}
+
+/// Why a command line did not parse. Each variant knows its reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// An empty line.
+    Empty,
+    /// An unknown verb (the verb, made printable).
+    Unrecognized(String),
+    /// A known verb this server does not implement.
+    NotImplemented(String),
+    /// Arguments that do not fit the syntax shown.
+    Syntax(&'static str),
+    /// A control character or NUL, or 8-bit text outside MAIL and RCPT.
+    InvalidCharacter,
+    /// 8-bit text that is not UTF-8.
+    InvalidUtf8,
+    /// A HELO or EHLO argument that is not a domain or address literal.
+    InvalidDomain,
+    /// A malformed reverse-path.
+    Sender(PathError),
+    /// A malformed forward-path.
+    Recipient(PathError),
+    /// Malformed or unknown ESMTP parameters.
+    Param(ParamError),
+}
+
+impl CommandError {
+    /// The reply this error gets.
+    pub fn reply(&self) -> Reply {
+        use EnhancedCode as E;
+        let (code, enhanced, text): (ReplyCode, EnhancedCode, String) = match self {
+            Self::Empty => (ReplyCode::SYNTAX_ERROR, E::SYNTAX, "Error: bad syntax".into()),
+            Self::Unrecognized(verb) => (
+                ReplyCode::SYNTAX_ERROR,
+                E::SYNTAX,
+                format!("unrecognized command \"{verb}\""),
+            ),
+            Self::NotImplemented(verb) => (
+                ReplyCode::NOT_IMPLEMENTED,
+                E::INVALID_COMMAND,
+                format!("Command \"{verb}\" not implemented"),
+            ),
+            Self::Syntax(syntax) => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::INVALID_ARGUMENTS,
+                format!("Syntax: {syntax}"),
+            ),
+            Self::InvalidCharacter => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::SYNTAX,
+                "Invalid character in command".into(),
+            ),
+            Self::InvalidUtf8 => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::SYNTAX,
+                "Invalid UTF-8 in command".into(),
+            ),
+            Self::InvalidDomain => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::INVALID_ARGUMENTS,
+                "Invalid domain name".into(),
+            ),
+            Self::Sender(e) => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::BAD_SENDER_SYNTAX,
+                format!("Bad sender address syntax: {e}"),
+            ),
+            Self::Recipient(e) => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::BAD_DESTINATION_SYNTAX,
+                format!("Bad recipient address syntax: {e}"),
+            ),
+            Self::Param(e @ ParamError::Unknown(_)) => (
+                ReplyCode::PARAMS_NOT_RECOGNIZED,
+                E::INVALID_ARGUMENTS,
+                e.to_string(),
+            ),
+            Self::Param(e) => (
+                ReplyCode::PARAM_SYNTAX_ERROR,
+                E::INVALID_ARGUMENTS,
+                e.to_string(),
+            ),
+        };
+        // Texts built here are printable ASCII; parameter and path errors
+        // are too, but fall back safely if one ever is not.
+        Reply::new(code.get(), Some(enhanced), text)
+            .unwrap_or_else(|_| Reply::fixed(code, Some(enhanced), "Syntax error"))
+    }
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reply().text())
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(line: &[u8]) -> u16 {
+        Command::parse(line).unwrap_err().reply().code().get()
+    }
+
+    #[test]
+    fn verbs_are_case_insensitive() {
+        for line in [&b"QUIT"[..], b"quit", b"QuIt", b"QUIT "] {
+            assert_eq!(Command::parse(line), Ok(Command::Quit));
+        }
+        assert_eq!(Command::parse(b"rset"), Ok(Command::Rset));
+        assert_eq!(Command::parse(b"DATA"), Ok(Command::Data));
+        assert_eq!(Command::parse(b"starttls"), Ok(Command::StartTls));
+    }
+
+    #[test]
+    fn helo_takes_one_domain() {
+        assert!(matches!(Command::parse(b"HELO foo.example.com"), Ok(Command::Helo(_))));
+        assert!(matches!(Command::parse(b"HELO   foo.example.com   "), Ok(Command::Helo(_))));
+        assert!(matches!(Command::parse(b"helo [127.0.0.1]"), Ok(Command::Helo(_))));
+        assert!(matches!(Command::parse(b"EHLO localhost"), Ok(Command::Ehlo(_))));
+        for bad in [&b"HELO"[..], b"HELO ", b"HELO   ", b"HELO foo bar", b"EHLO a b c"] {
+            assert_eq!(code(bad), 501, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(code(b"EHLO [300.1.1.1]"), 501);
+    }
+
+    #[test]
+    fn mail_and_rcpt_paths() {
+        for line in [
+            &b"MAIL FROM:<foo@example.com>"[..],
+            b"MAIL FROM: <foo@example.com>",
+            b"mail from:foo@example.com",
+            b"MAIL FROM:  foo@example.com   ",
+        ] {
+            match Command::parse(line) {
+                Ok(Command::Mail { reverse_path, has_params: false, .. }) => {
+                    assert_eq!(reverse_path.to_string(), "<foo@example.com>");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(
+            Command::parse(b"MAIL FROM:<>"),
+            Ok(Command::Mail { reverse_path: ReversePath::Null, .. })
+        ));
+        match Command::parse(b"MAIL FROM:<a@b.c> SIZE=1000 BODY=8BITMIME") {
+            Ok(Command::Mail { params, has_params: true, .. }) => {
+                assert_eq!(params.size, Some(1000));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Command::parse(b"RCPT TO:<Postmaster>"),
+            Ok(Command::Rcpt { forward_path: ForwardPath::Postmaster, .. })
+        ));
+        assert_eq!(code(b"MAIL <a@b.c>"), 501);
+        assert_eq!(code(b"MAIL FROM <a@b.c>"), 501);
+        assert_eq!(code(b"MAIL FROM:"), 501);
+        assert_eq!(code(b"MAIL FROM:<foo@@bar>"), 501);
+        assert_eq!(code(b"RCPT TO:foo@example.com, bar@example.com"), 501);
+        assert_eq!(code(b"MAIL FROM:<a@b.c> FNORD=INVALID"), 555);
+        assert_eq!(code(b"MAIL FROM:<a@b.c> SIZE=fnord"), 501);
+        assert_eq!(code(b"RCPT TO:<a@b.c> NOTIFY=NEVER"), 555);
+        assert_eq!(code(b"MAIL FROM:<a@b.c>SIZE=10"), 501);
+    }
+
+    #[test]
+    fn path_errors_use_sender_and_recipient_codes() {
+        let e = Command::parse(b"MAIL FROM:<foo@@bar>").unwrap_err().reply();
+        assert_eq!(e.enhanced(), Some(EnhancedCode::BAD_SENDER_SYNTAX));
+        let e = Command::parse(b"RCPT TO:<foo@@bar>").unwrap_err().reply();
+        assert_eq!(e.enhanced(), Some(EnhancedCode::BAD_DESTINATION_SYNTAX));
+    }
+
+    #[test]
+    fn utf8_only_in_mail_and_rcpt() {
+        assert!(Command::parse("MAIL FROM:<üser@exämple.com> SMTPUTF8".as_bytes()).is_ok());
+        assert!(Command::parse("RCPT TO:<üser@exämple.com>".as_bytes()).is_ok());
+        assert_eq!(code("HELO exämple.com".as_bytes()), 501);
+        assert_eq!(code("NOOP ä".as_bytes()), 501);
+        assert_eq!(code(b"MAIL FROM:<\xff@a.b>"), 501);
+    }
+
+    #[test]
+    fn control_characters_and_nul_are_refused() {
+        for bad in [
+            &b"MAIL FROM:<a\x00b@a.test>"[..],
+            b"EHLO a\x00b",
+            b"RCPT TO:<r@b.test>\x00",
+            b"HELO a\x1b[31m",
+            b"EHLO a.test\rX-Injected: yes",
+            b"NOOP\x7f",
+        ] {
+            let r = Command::parse(bad).unwrap_err().reply();
+            assert_eq!(r.code().get(), 501);
+            assert_eq!(r.enhanced(), Some(EnhancedCode::SYNTAX));
+        }
+    }
+
+    #[test]
+    fn unknown_and_unimplemented_verbs() {
+        let r = Command::parse(b"invalid").unwrap_err().reply();
+        assert_eq!(r.to_string(), "500 5.5.2 unrecognized command \"invalid\"\r\n");
+        assert_eq!(code(b"FOO bar"), 500);
+        assert_eq!(code(b""), 500);
+        assert_eq!(code(b" HELO x"), 500);
+        assert_eq!(code(b"TURN"), 502);
+        let long = Command::parse(&[b'X'; 100]).unwrap_err().reply();
+        assert!(long.text().len() < 60);
+    }
+
+    #[test]
+    fn argument_rules() {
+        assert_eq!(code(b"DATA invalid"), 501);
+        assert_eq!(code(b"RSET foo"), 501);
+        assert_eq!(code(b"QUIT invalid"), 501);
+        assert_eq!(code(b"STARTTLS now"), 501);
+        assert_eq!(
+            Command::parse(b"STARTTLS now").unwrap_err().reply().text(),
+            "Syntax: STARTTLS"
+        );
+        assert_eq!(Command::parse(b"NOOP anything at all"), Ok(Command::Noop));
+        assert_eq!(Command::parse(b"HELP"), Ok(Command::Help(None)));
+        assert_eq!(Command::parse(b"HELP mail"), Ok(Command::Help(Some("mail".into()))));
+        assert_eq!(Command::parse(b"VRFY bob"), Ok(Command::Vrfy("bob".into())));
+        assert_eq!(code(b"VRFY"), 501);
+        assert_eq!(code(b"EXPN"), 501);
+    }
+
+    #[test]
+    fn auth_arguments() {
+        assert_eq!(
+            Command::parse(b"AUTH plain AGZvbwBiYXI="),
+            Ok(Command::Auth {
+                mechanism: "PLAIN".into(),
+                initial_response: Some("AGZvbwBiYXI=".into())
+            })
+        );
+        assert_eq!(
+            Command::parse(b"AUTH LOGIN"),
+            Ok(Command::Auth { mechanism: "LOGIN".into(), initial_response: None })
+        );
+        assert_eq!(code(b"AUTH"), 501);
+        assert_eq!(code(b"AUTH PLAIN a b"), 501);
+    }
+
+    #[test]
+    fn never_panics_on_any_line() {
+        use proptest::prelude::*;
+        proptest!(|(line in proptest::collection::vec(any::<u8>(), 0..300))| {
+            if let Err(e) = Command::parse(&line) {
+                let r = e.reply();
+                prop_assert!(r.code().is_permanent());
+            }
+        });
+    }
+}

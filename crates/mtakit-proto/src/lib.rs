@@ -1,0 +1,78 @@
+//! The sans-IO SMTP server protocol engine behind `mtakit`.
+//!
+//! This crate has no sockets, no clock and no async runtime. Bytes go in,
+//! and replies, pending decisions and deliveries come out:
+//!
+//! ```text
+//!   client bytes ──► Session::receive ──► Session::poll_event ──► Event::Reply(Reply) ──► client
+//!                                                  │
+//!                                                  ├─► Event::Decide(Pending) ──► your policy
+//!                                                  │        ▲                         │
+//!                                                  │        └──── Session::decide ◄───┘
+//!                                                  ├─► Event::Deliver(Transaction) ──► your sink
+//!                                                  ├─► Event::StartTls / Event::Close
+//! ```
+//!
+//! The tokio server in the `mtakit` crate is a thin driver around
+//! [`Session`]. Because the whole protocol is a value, it can be tested and
+//! fuzzed in memory, deterministically.
+//!
+//! # Modules
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`reply`] | [`Reply`], [`ReplyCode`], [`EnhancedCode`] and their wire form |
+//! | [`command`] | [`Command`] and its parser |
+//! | [`address`] | RFC 5321 paths: [`ReversePath`], [`ForwardPath`], [`Mailbox`], [`Domain`] |
+//! | [`params`] | typed ESMTP parameters: [`MailParams`], [`RcptParams`] |
+//! | [`data`] | the streaming DATA receiver |
+//! | [`sasl`] | AUTH PLAIN and LOGIN |
+//! | [`limits`] | [`Limits`], every bound with its RFC default |
+//! | [`session`] | the [`Session`] state machine, its events and decisions |
+//! | [`testing`] | an in-memory driver for tests and fuzzing |
+//!
+//! # RFC coverage
+//!
+//! | RFC | what | status |
+//! |---|---|---|
+//! | 5321 | SMTP: commands, paths, replies, state machine, limits (§4.5.3) | done |
+//! | 1870 | SIZE: advertised, `SIZE=` checked at MAIL, enforced while streaming | done |
+//! | 2920 | PIPELINING: replies in order, whole batches in one packet | done |
+//! | 2034, 3463 | ENHANCEDSTATUSCODES on every reply after EHLO | done |
+//! | 6152 | 8BITMIME: `BODY=7BIT` / `BODY=8BITMIME`, 8-bit content byte-clean | done |
+//! | 6531 | SMTPUTF8: UTF-8 addresses when `SMTPUTF8` is given | done |
+//! | 4954, 4616 | AUTH PLAIN and LOGIN, initial response or `334`, `*` cancel | done |
+//! | 3207 | STARTTLS: session side (discard pipelined plaintext, reset) | done; the TLS driver is planned |
+//! | 3030 | CHUNKING, BINARYMIME | planned |
+//! | 3461 | DSN | planned |
+//! | 2033 | LMTP | planned |
+//!
+//! # Stability
+//!
+//! Reply wording and default limits may change between minor versions;
+//! codes and enhanced codes follow the RFCs.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod command;
+pub mod data;
+pub mod limits;
+pub mod params;
+pub mod reply;
+pub mod sasl;
+pub mod session;
+pub mod testing;
+
+pub use address::{AddressLiteral, Domain, ForwardPath, Mailbox, PathError, ReversePath};
+pub use command::{Command, CommandError};
+pub use data::{DataOutcome, DataReceiver, DataStats};
+pub use limits::{LineEndingPolicy, Limits};
+pub use params::{Body, MailParams, ParamError, RcptParams};
+pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};
+pub use sasl::{Credentials, Mechanism};
+pub use session::{
+    ApiMisuse, AuthIdentity, ConnectionInfo, Envelope, Event, Extensions, Greeting, Pending,
+    Recipient, Session, SessionConfig, SessionInfo, TimeoutKind, TlsInfo, Transaction, Verdict,
+};

@@ -1,0 +1,103 @@
+//! Every limit the protocol enforces, with defaults taken from RFC 5321
+//! §4.5.3 and Postfix's `smtpd` defaults.
+
+use std::time::Duration;
+
+/// How a bare CR or a bare LF inside message content is treated.
+///
+/// Whatever the policy, only `<CRLF>.<CRLF>` ends DATA: a bare CR or LF is
+/// never a line end (RFC 5321 §2.3.8, the 2023 SMTP smuggling fixes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LineEndingPolicy {
+    /// Refuse the message with `550 5.5.2` after its end; nothing is stored.
+    #[default]
+    Reject,
+    /// Turn every bare CR and bare LF into CRLF, then accept.
+    Normalize,
+    /// Accept the bytes unchanged and record a finding on the message.
+    Record,
+}
+
+/// The limits of one session. All sizes are in octets.
+///
+/// ```
+/// use std::time::Duration;
+/// use mtakit_proto::Limits;
+///
+/// let limits = Limits {
+///     max_message_size: 1024 * 1024,
+///     command_timeout: Duration::from_secs(30),
+///     ..Limits::default()
+/// };
+/// assert_eq!(limits.max_recipients, 1000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest command line, counting the CRLF (RFC 5321 §4.5.3.1.4: 512).
+    /// Longer lines get `500 5.5.6` and the session continues.
+    pub command_line: usize,
+    /// Longest MAIL or RCPT line that carries ESMTP parameters (RFC 1869
+    /// allows extensions to raise the 512-octet limit). Default 2048, as
+    /// Postfix's `line_length_limit`.
+    pub command_line_extended: usize,
+    /// Longest SASL continuation line (RFC 4954 §4: 12288).
+    pub auth_line: usize,
+    /// Longest text line inside DATA, counting the CRLF; `None` means no
+    /// cap beyond the message size. RFC 5321 §4.5.3.1.6 requires at least
+    /// 1000. A message with a longer line is refused with `500 5.5.6`
+    /// after its end.
+    pub text_line: Option<usize>,
+    /// Largest message, advertised in `SIZE` (RFC 1870). Larger content is
+    /// drained, not stored, and refused with `552 5.3.4`. Default 10 MiB.
+    pub max_message_size: u64,
+    /// Recipients per transaction; beyond it RCPT gets `452 4.5.3`.
+    /// RFC 5321 §4.5.3.1.8 requires at least 100. Default 1000.
+    pub max_recipients: usize,
+    /// Bad commands (syntax or sequence errors) before `421 4.7.0` and a
+    /// close. Default 20, as Postfix's `smtpd_hard_error_limit`.
+    pub max_errors: usize,
+    /// Failed AUTH attempts before `421 4.7.0` and a close. Default 3.
+    pub max_auth_failures: usize,
+    /// How bare CR and bare LF inside DATA are treated.
+    pub line_endings: LineEndingPolicy,
+    /// Accept NUL octets inside DATA. Default `false`: the message is
+    /// refused with `554 5.6.0` after its end (Sendmail's smuggling fix).
+    pub allow_nul: bool,
+    /// Wait for the next command, and for the greeting to be answered
+    /// (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    pub command_timeout: Duration,
+    /// Wait for the next chunk of DATA (RFC 5321 §4.5.3.2.5: 3 minutes).
+    pub data_block_timeout: Duration,
+    /// Budget for the server's own work after the end of data: policy and
+    /// sink. RFC 5321 §4.5.3.2.6 gives the client 10 minutes.
+    pub data_termination_timeout: Duration,
+    /// Concurrent connections the server accepts; beyond it a client gets
+    /// `421 4.3.2` at connect. Default 1000.
+    pub max_connections: usize,
+    /// Concurrent connections from one IP address; `None` is no cap.
+    pub max_connections_per_ip: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            command_line: 512,
+            command_line_extended: 2048,
+            auth_line: 12288,
+            text_line: None,
+            max_message_size: 10 * 1024 * 1024,
+            max_recipients: 1000,
+            max_errors: 20,
+            max_auth_failures: 3,
+            line_endings: LineEndingPolicy::Reject,
+            allow_nul: false,
+            command_timeout: Duration::from_secs(300),
+            data_block_timeout: Duration::from_secs(180),
+            data_termination_timeout: Duration::from_secs(600),
+            max_connections: 1000,
+            max_connections_per_ip: None,
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The [`Session`]: input framing, the event queue and decisions.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::data::DataReceiver;
+use crate::reply::Reply;
+use crate::sasl::Mechanism;
+use crate::session::config::{ConnectionInfo, Extensions, SessionConfig, TlsInfo};
+use crate::session::event::{ApiMisuse, Close, Event, Pending, TimeoutKind, Verdict};
+use crate::session::info::SessionInfo;
+use crate::session::replies as r;
+
+/// One SMTP server session, as a pure state machine.
+///
+/// Bytes go in with [`receive`](Self::receive); replies, decisions and
+/// other [`Event`]s come out of [`poll_event`](Self::poll_event), which the
+/// driver calls until it returns `None`. When it yields
+/// [`Event::Decide`] or [`Event::Deliver`], the session pauses until
+/// [`decide`](Self::decide) is called, so pipelined replies stay in order.
+/// The session never reads a clock and does no I/O.
+///
+/// ```
+/// use mtakit_proto::{ConnectionInfo, Event, Session, SessionConfig, Verdict};
+/// use std::sync::Arc;
+///
+/// let info = ConnectionInfo::new("127.0.0.1:4567".parse()?, "127.0.0.1:25".parse()?);
+/// let mut session = Session::new(Arc::new(SessionConfig::new("localhost")), info);
+/// session.receive(b"HELO client.example\r\nQUIT\r\n");
+///
+/// let mut wire = Vec::new();
+/// while let Some(event) = session.poll_event() {
+///     match event {
+///         Event::Reply(reply) => reply.write_to(&mut wire),
+///         Event::Decide(_) => session.decide(Verdict::accept())?,
+///         _ => {}
+///     }
+/// }
+/// assert_eq!(
+///     String::from_utf8(wire)?,
+///     "220 localhost Hello 127.0.0.1\r\n250 localhost\r\n221 2.0.0 localhost closing connection\r\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Session {
+    pub(crate) config: Arc<SessionConfig>,
+    /// The hostname, stripped of anything unsafe in a reply.
+    pub(crate) host: String,
+    pub(crate) info: SessionInfo,
+    pub(crate) extensions: Extensions,
+    pub(crate) phase: Phase,
+    pub(crate) mode: Mode,
+    pub(crate) awaiting: Option<Awaiting>,
+    events: VecDeque<Event>,
+    input: Vec<u8>,
+    pos: usize,
+    started: bool,
+    shutdown: bool,
+    pub(crate) errors: usize,
+    pub(crate) auth_failures: usize,
+}
+
+/// Where the session is in the SMTP dialogue (RFC 5321 §4.1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Before the greeting was accepted.
+    Connect,
+    /// Greeted; no HELO/EHLO yet.
+    Greeted,
+    /// After HELO/EHLO, no transaction.
+    Ready,
+    /// After MAIL: a transaction is open.
+    Mail,
+}
+
+/// How input is read.
+#[derive(Debug)]
+pub(crate) enum Mode {
+    /// Command lines.
+    Command,
+    /// Discarding a line over the limit up to its LF; then `500 5.5.6`
+    /// (a SASL exchange in progress is abandoned too).
+    LongLine,
+    /// Message content.
+    Data(Box<DataReceiver>),
+    /// A SASL continuation line.
+    Sasl(SaslStep),
+    /// After STARTTLS: all input is discarded until the handshake is done.
+    TlsHandshake,
+    /// The session is over.
+    Closed,
+}
+
+/// Which SASL line is expected.
+#[derive(Debug)]
+pub(crate) enum SaslStep {
+    PlainResponse,
+    LoginUsername,
+    LoginPassword { username: String },
+}
+
+/// The decision the session waits for, with what it needs to apply it.
+#[derive(Debug)]
+pub(crate) enum Awaiting {
+    Connect,
+    Helo(Pending),
+    StartTls,
+    Auth {
+        mechanism: Mechanism,
+        initial_response: Option<String>,
+    },
+    Authenticate {
+        mechanism: Mechanism,
+        username: String,
+        authzid: Option<String>,
+    },
+    Mail(Pending),
+    Rcpt(Pending),
+    Data,
+    Deliver,
+    Vrfy,
+}
+
+impl Session {
+    /// Starts a session. The first event will be
+    /// [`Pending::Connect`].
+    pub fn new(config: Arc<SessionConfig>, conn: ConnectionInfo) -> Self {
+        let host: String = config
+            .hostname
+            .chars()
+            .filter(|c| !c.is_control() && !c.is_whitespace())
+            .collect();
+        let host = if host.is_empty() {
+            "localhost".to_owned()
+        } else {
+            host
+        };
+        let info = SessionInfo {
+            peer: conn.peer,
+            local: conn.local,
+            helo: None,
+            tls: conn.tls,
+            auth: None,
+            envelope: None,
+            max_message_size: config.limits.max_message_size,
+            transactions: 0,
+        };
+        Self {
+            extensions: config.extensions.clone(),
+            config,
+            host,
+            info,
+            phase: Phase::Connect,
+            mode: Mode::Command,
+            awaiting: None,
+            events: VecDeque::new(),
+            input: Vec::new(),
+            pos: 0,
+            started: false,
+            shutdown: false,
+            errors: 0,
+            auth_failures: 0,
+        }
+    }
+
+    /// The read-only view that policy hooks receive.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Feeds bytes received from the client. Processing happens in
+    /// [`poll_event`](Self::poll_event); call this again only after
+    /// `poll_event` returned `None`, so buffering stays bounded.
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if matches!(self.mode, Mode::Closed | Mode::TlsHandshake) {
+            return;
+        }
+        if self.pos == self.input.len() {
+            self.input.clear();
+            self.pos = 0;
+        } else if self.pos > 0 {
+            self.input.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// The next event, or `None` when the session needs more input or a
+    /// decision.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if self.awaiting.is_some() || matches!(self.mode, Mode::Closed | Mode::TlsHandshake) {
+                return None;
+            }
+            if !self.started {
+                self.started = true;
+                self.ask(Awaiting::Connect, Pending::Connect);
+                continue;
+            }
+            if self.shutdown && self.is_idle() {
+                let reply = r::shutting_down(&self.host);
+                self.close_with(reply);
+                continue;
+            }
+            if !self.step() {
+                return None;
+            }
+        }
+    }
+
+    /// True when no decision is pending.
+    pub fn is_waiting_for_decision(&self) -> bool {
+        self.awaiting.is_some()
+    }
+
+    /// True once the session has closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.mode, Mode::Closed)
+    }
+
+    /// Which timeout applies now, or `None` once closed.
+    pub fn timeout(&self) -> Option<TimeoutKind> {
+        match (&self.mode, &self.awaiting) {
+            (Mode::Closed, _) => None,
+            (_, Some(Awaiting::Deliver)) => Some(TimeoutKind::DataTermination),
+            (Mode::Data(_), _) => Some(TimeoutKind::DataBlock),
+            _ => Some(TimeoutKind::Command),
+        }
+    }
+
+    /// Sets the largest message accepted on this connection, e.g. from a
+    /// per-peer policy. It is advertised in SIZE and enforced.
+    pub fn set_max_message_size(&mut self, size: u64) {
+        self.info.max_message_size = size;
+    }
+
+    /// Replaces the extensions advertised from now on (e.g. while a HELO
+    /// decision is pending).
+    pub fn set_extensions(&mut self, extensions: Extensions) {
+        self.extensions = extensions;
+    }
+
+    /// The extensions in force.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Resolves the pending decision or delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiMisuse::NoPendingDecision`] when nothing is pending.
+    pub fn decide(&mut self, verdict: impl Into<Verdict>) -> Result<(), ApiMisuse> {
+        let awaiting = self.awaiting.take().ok_or(ApiMisuse::NoPendingDecision)?;
+        let verdict = verdict.into();
+        if verdict.close == Close::WithoutReply {
+            self.close_now();
+            return Ok(());
+        }
+        let close = verdict.close == Close::AfterReply;
+        let verdict = self.check_verdict(&awaiting, verdict);
+        self.apply(awaiting, verdict);
+        if close && !self.is_closed() {
+            self.events.push_back(Event::Close);
+            self.mode = Mode::Closed;
+        }
+        Ok(())
+    }
+
+    /// The driver's timeout for [`timeout`](Self::timeout) expired: reply
+    /// `421 4.4.2` and close. An open transaction is dropped.
+    pub fn timed_out(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.awaiting = None;
+        let reply = r::timeout(&self.host);
+        self.close_with(reply);
+    }
+
+    /// Asks the session to end: idle at once, otherwise after the
+    /// transaction in flight, with `421 4.3.2`.
+    pub fn shutdown(&mut self) {
+        self.shutdown = true;
+    }
+
+    /// The client closed its side. Any transaction in progress is dropped.
+    pub fn peer_closed(&mut self) {
+        self.awaiting = None;
+        self.info.envelope = None;
+        self.mode = Mode::Closed;
+    }
+
+    /// The TLS handshake after STARTTLS completed. The session is reset to
+    /// the state right after the greeting (RFC 3207 §4.2): HELO, AUTH and
+    /// the transaction are forgotten, and EHLO must come again.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiMisuse::NoTlsHandshake`] unless an [`Event::StartTls`] was
+    /// yielded.
+    pub fn tls_established(&mut self, tls: TlsInfo) -> Result<(), ApiMisuse> {
+        if !matches!(self.mode, Mode::TlsHandshake) {
+            return Err(ApiMisuse::NoTlsHandshake);
+        }
+        self.info.tls = Some(tls);
+        self.info.helo = None;
+        self.info.auth = None;
+        self.info.envelope = None;
+        self.phase = Phase::Greeted;
+        self.mode = Mode::Command;
+        self.input.clear();
+        self.pos = 0;
+        Ok(())
+    }
+
+    fn is_idle(&self) -> bool {
+        self.awaiting.is_none()
+            && matches!(self.mode, Mode::Command)
+            && self.phase != Phase::Mail
+    }
+
+    pub(crate) fn ask(&mut self, awaiting: Awaiting, pending: Pending) {
+        self.awaiting = Some(awaiting);
+        self.events.push_back(Event::Decide(pending));
+    }
+
+    pub(crate) fn reply(&mut self, reply: Reply) {
+        let esmtp = self.info.is_esmtp() && self.extensions.enhanced_status_codes;
+        let reply = if esmtp { reply } else { reply.without_enhanced() };
+        self.events.push_back(Event::Reply(reply));
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    /// A syntax or sequence error: counts towards the error limit.
+    pub(crate) fn error(&mut self, reply: Reply) {
+        self.errors += 1;
+        if self.errors > self.config.limits.max_errors {
+            self.close_with(r::TOO_MANY_ERRORS);
+        } else {
+            self.reply(reply);
+        }
+    }
+
+    pub(crate) fn close_with(&mut self, reply: Reply) {
+        self.reply(reply);
+        self.close_now();
+    }
+
+    fn close_now(&mut self) {
+        self.events.push_back(Event::Close);
+        self.mode = Mode::Closed;
+        self.awaiting = None;
+        self.info.envelope = None;
+        self.input = Vec::new();
+        self.pos = 0;
+    }
+
+    /// Discards all buffered input (after STARTTLS: CVE-2011-0411).
+    pub(crate) fn discard_input(&mut self) {
+        self.input.clear();
+        self.pos = 0;
+    }
+
+    /// Processes one unit of input. Returns false when more input is
+    /// needed.
+    fn step(&mut self) -> bool {
+        let avail = &self.input[self.pos..];
+        if avail.is_empty() {
+            return false;
+        }
+        match &mut self.mode {
+            Mode::Data(receiver) => {
+                let used = receiver.feed(avail);
+                self.pos += used;
+                if receiver.is_done() {
+                    let Mode::Data(receiver) = std::mem::replace(&mut self.mode, Mode::Command)
+                    else {
+                        unreachable!("mode checked above")
+                    };
+                    self.end_of_data(receiver.finish());
+                }
+                true
+            }
+            Mode::LongLine => {
+                match memchr(b'\n', avail) {
+                    Some(i) => {
+                        self.pos += i + 1;
+                        self.mode = Mode::Command;
+                        self.error(r::LINE_TOO_LONG);
+                    }
+                    None => self.pos = self.input.len(),
+                }
+                true
+            }
+            Mode::Command | Mode::Sasl(_) => {
+                let sasl = matches!(self.mode, Mode::Sasl(_));
+                let cap = if sasl {
+                    self.config.limits.auth_line
+                } else {
+                    self.config.limits.command_line_extended
+                };
+                let Some(lf) = memchr(b'\n', avail) else {
+                    if avail.len() >= cap {
+                        self.pos = self.input.len();
+                        self.mode = Mode::LongLine;
+                        return true;
+                    }
+                    return false;
+                };
+                let start = self.pos;
+                self.pos += lf + 1;
+                if lf == 0 || self.input[start + lf - 1] != b'\r' {
+                    if sasl {
+                        self.mode = Mode::Command;
+                    }
+                    self.error(r::BARE_LF_COMMAND);
+                    return true;
+                }
+                if lf + 1 > cap {
+                    if sasl {
+                        self.mode = Mode::Command;
+                    }
+                    self.error(r::LINE_TOO_LONG);
+                    return true;
+                }
+                let line = self.input[start..start + lf - 1].to_vec();
+                if sasl {
+                    let Mode::Sasl(step) = std::mem::replace(&mut self.mode, Mode::Command) else {
+                        unreachable!("mode checked above")
+                    };
+                    self.sasl_line(step, &line);
+                } else {
+                    self.command_line(&line);
+                }
+                true
+            }
+            Mode::TlsHandshake | Mode::Closed => false,
+        }
+    }
+
+    /// Applies a checked verdict to what was awaited.
+    fn check_verdict(&self, awaiting: &Awaiting, verdict: Verdict) -> Verdict {
+        let Some(reply) = &verdict.reply else {
+            return verdict;
+        };
+        let code = reply.code();
+        let expected_class = match awaiting {
+            Awaiting::Data => 3,
+            _ => 2,
+        };
+        let ok = if verdict.accept {
+            code.get() / 100 == expected_class
+        } else {
+            code.is_transient() || code.is_permanent()
+        };
+        if ok {
+            verdict
+        } else {
+            Verdict {
+                accept: false,
+                reply: Some(r::POLICY_ERROR),
+                close: verdict.close,
+            }
+        }
+    }
+}
+
+/// The first position of `byte` in `haystack`.
+pub(crate) fn memchr(byte: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == byte)
+}

@@ -1,0 +1,15 @@
+//! The SMTP session state machine (RFC 5321 §4.1.4), sans-IO.
+
+mod config;
+mod event;
+mod handlers;
+mod info;
+mod machine;
+mod replies;
+#[cfg(test)]
+mod tests;
+
+pub use config::{ConnectionInfo, Extensions, SessionConfig, TlsInfo};
+pub use event::{ApiMisuse, Event, Pending, TimeoutKind, Transaction, Verdict};
+pub use info::{AuthIdentity, Envelope, Greeting, Recipient, SessionInfo};
+pub use machine::Session;
