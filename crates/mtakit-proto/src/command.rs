@@ -124,11 +124,10 @@ impl Command {
             "HELO" => parse_hello(arg, "HELO").map(Self::Helo),
             "EHLO" => parse_hello(arg, "EHLO").map(Self::Ehlo),
             "MAIL" => {
-                let path = strip_keyword(arg, "FROM:").ok_or(CommandError::Syntax(
-                    "MAIL FROM:<address>",
-                ))?;
-                let (reverse_path, params) =
-                    ReversePath::parse(path.trim_start_matches(' ')).map_err(CommandError::Sender)?;
+                let path = strip_keyword(arg, "FROM:")
+                    .ok_or(CommandError::Syntax("MAIL FROM:<address>"))?;
+                let (reverse_path, params) = ReversePath::parse(path.trim_start_matches(' '))
+                    .map_err(CommandError::Sender)?;
                 let has_params = params_after_path(params, "MAIL FROM:<address> [parameters]")?;
                 let params = MailParams::parse(params).map_err(CommandError::Param)?;
                 Ok(Self::Mail {
@@ -194,7 +193,8 @@ fn params_after_path(rest: &str, syntax: &'static str) -> Result<bool, CommandEr
 
 fn strip_keyword<'a>(arg: &'a str, keyword: &str) -> Option<&'a str> {
     let head = arg.get(..keyword.len())?;
-    head.eq_ignore_ascii_case(keyword).then(|| &arg[keyword.len()..])
+    head.eq_ignore_ascii_case(keyword)
+        .then(|| &arg[keyword.len()..])
 }
 
 fn parse_hello(arg: &str, verb: &'static str) -> Result<Domain, CommandError> {
@@ -276,7 +276,11 @@ impl CommandError {
     pub fn reply(&self) -> Reply {
         use EnhancedCode as E;
         let (code, enhanced, text): (ReplyCode, EnhancedCode, String) = match self {
-            Self::Empty => (ReplyCode::SYNTAX_ERROR, E::SYNTAX, "Error: bad syntax".into()),
+            Self::Empty => (
+                ReplyCode::SYNTAX_ERROR,
+                E::SYNTAX,
+                "Error: bad syntax".into(),
+            ),
             Self::Unrecognized(verb) => (
                 ReplyCode::SYNTAX_ERROR,
                 E::SYNTAX,
@@ -363,11 +367,29 @@ mod tests {
 
     #[test]
     fn helo_takes_one_domain() {
-        assert!(matches!(Command::parse(b"HELO foo.example.com"), Ok(Command::Helo(_))));
-        assert!(matches!(Command::parse(b"HELO   foo.example.com   "), Ok(Command::Helo(_))));
-        assert!(matches!(Command::parse(b"helo [127.0.0.1]"), Ok(Command::Helo(_))));
-        assert!(matches!(Command::parse(b"EHLO localhost"), Ok(Command::Ehlo(_))));
-        for bad in [&b"HELO"[..], b"HELO ", b"HELO   ", b"HELO foo bar", b"EHLO a b c"] {
+        assert!(matches!(
+            Command::parse(b"HELO foo.example.com"),
+            Ok(Command::Helo(_))
+        ));
+        assert!(matches!(
+            Command::parse(b"HELO   foo.example.com   "),
+            Ok(Command::Helo(_))
+        ));
+        assert!(matches!(
+            Command::parse(b"helo [127.0.0.1]"),
+            Ok(Command::Helo(_))
+        ));
+        assert!(matches!(
+            Command::parse(b"EHLO localhost"),
+            Ok(Command::Ehlo(_))
+        ));
+        for bad in [
+            &b"HELO"[..],
+            b"HELO ",
+            b"HELO   ",
+            b"HELO foo bar",
+            b"EHLO a b c",
+        ] {
             assert_eq!(code(bad), 501, "{}", String::from_utf8_lossy(bad));
         }
         assert_eq!(code(b"EHLO [300.1.1.1]"), 501);
@@ -382,7 +404,11 @@ mod tests {
             b"MAIL FROM:  foo@example.com   ",
         ] {
             match Command::parse(line) {
-                Ok(Command::Mail { reverse_path, has_params: false, .. }) => {
+                Ok(Command::Mail {
+                    reverse_path,
+                    has_params: false,
+                    ..
+                }) => {
                     assert_eq!(reverse_path.to_string(), "<foo@example.com>");
                 }
                 other => panic!("{other:?}"),
@@ -390,17 +416,27 @@ mod tests {
         }
         assert!(matches!(
             Command::parse(b"MAIL FROM:<>"),
-            Ok(Command::Mail { reverse_path: ReversePath::Null, .. })
+            Ok(Command::Mail {
+                reverse_path: ReversePath::Null,
+                ..
+            })
         ));
         match Command::parse(b"MAIL FROM:<a@b.c> SIZE=1000 BODY=8BITMIME") {
-            Ok(Command::Mail { params, has_params: true, .. }) => {
+            Ok(Command::Mail {
+                params,
+                has_params: true,
+                ..
+            }) => {
                 assert_eq!(params.size, Some(1000));
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
             Command::parse(b"RCPT TO:<Postmaster>"),
-            Ok(Command::Rcpt { forward_path: ForwardPath::Postmaster, .. })
+            Ok(Command::Rcpt {
+                forward_path: ForwardPath::Postmaster,
+                ..
+            })
         ));
         assert_eq!(code(b"MAIL <a@b.c>"), 501);
         assert_eq!(code(b"MAIL FROM <a@b.c>"), 501);
@@ -449,7 +485,10 @@ mod tests {
     #[test]
     fn unknown_and_unimplemented_verbs() {
         let r = Command::parse(b"invalid").unwrap_err().reply();
-        assert_eq!(r.to_string(), "500 5.5.2 unrecognized command \"invalid\"\r\n");
+        assert_eq!(
+            r.to_string(),
+            "500 5.5.2 unrecognized command \"invalid\"\r\n"
+        );
         assert_eq!(code(b"FOO bar"), 500);
         assert_eq!(code(b""), 500);
         assert_eq!(code(b" HELO x"), 500);
@@ -470,7 +509,10 @@ mod tests {
         );
         assert_eq!(Command::parse(b"NOOP anything at all"), Ok(Command::Noop));
         assert_eq!(Command::parse(b"HELP"), Ok(Command::Help(None)));
-        assert_eq!(Command::parse(b"HELP mail"), Ok(Command::Help(Some("mail".into()))));
+        assert_eq!(
+            Command::parse(b"HELP mail"),
+            Ok(Command::Help(Some("mail".into())))
+        );
         assert_eq!(Command::parse(b"VRFY bob"), Ok(Command::Vrfy("bob".into())));
         assert_eq!(code(b"VRFY"), 501);
         assert_eq!(code(b"EXPN"), 501);
@@ -487,7 +529,10 @@ mod tests {
         );
         assert_eq!(
             Command::parse(b"AUTH LOGIN"),
-            Ok(Command::Auth { mechanism: "LOGIN".into(), initial_response: None })
+            Ok(Command::Auth {
+                mechanism: "LOGIN".into(),
+                initial_response: None
+            })
         );
         assert_eq!(code(b"AUTH"), 501);
         assert_eq!(code(b"AUTH PLAIN a b"), 501);

@@ -68,7 +68,7 @@ pub mod testing;
 pub use address::{AddressLiteral, Domain, ForwardPath, Mailbox, PathError, ReversePath};
 pub use command::{Command, CommandError};
 pub use data::{DataOutcome, DataReceiver, DataStats};
-pub use limits::{LineEndingPolicy, Limits};
+pub use limits::{Limits, LineEndingPolicy};
 pub use params::{Body, MailParams, ParamError, RcptParams};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};
 pub use sasl::{Credentials, Mechanism};

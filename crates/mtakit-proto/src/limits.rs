@@ -32,8 +32,10 @@ pub enum LineEndingPolicy {
 /// };
 /// assert_eq!(limits.max_recipients, 1000);
 /// ```
+///
+/// The struct is deliberately not `#[non_exhaustive]`, so that struct
+/// update syntax works; new limits come with a minor version.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Limits {
     /// Longest command line, counting the CRLF (RFC 5321 §4.5.3.1.4: 512).
     /// Longer lines get `500 5.5.6` and the session continues.

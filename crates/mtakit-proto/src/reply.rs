@@ -553,9 +553,9 @@ impl Reply {
             .filter(|e| {
                 rc.class() != ReplyClass::PositiveIntermediate
                     && u16::from(e.class()) == code / 100
-                    && lines.iter().all(|l| {
-                        l.split(' ').next().and_then(EnhancedCode::parse) == Some(*e)
-                    })
+                    && lines
+                        .iter()
+                        .all(|l| l.split(' ').next().and_then(EnhancedCode::parse) == Some(*e))
             });
         let texts: Vec<&str> = lines
             .iter()
@@ -608,8 +608,14 @@ mod tests {
 
     #[test]
     fn codes_are_checked() {
-        assert_eq!(Reply::new(199, None, "x"), Err(ReplyError::InvalidCode(199)));
-        assert_eq!(Reply::new(600, None, "x"), Err(ReplyError::InvalidCode(600)));
+        assert_eq!(
+            Reply::new(199, None, "x"),
+            Err(ReplyError::InvalidCode(199))
+        );
+        assert_eq!(
+            Reply::new(600, None, "x"),
+            Err(ReplyError::InvalidCode(600))
+        );
         assert!(Reply::new(200, None, "x").is_ok());
         assert!(Reply::new(599, None, "x").is_ok());
     }
@@ -617,8 +623,14 @@ mod tests {
     #[test]
     fn enhanced_class_must_agree() {
         let e5 = EnhancedCode::new(5, 1, 1).unwrap();
-        assert_eq!(Reply::new(250, Some(e5), "x"), Err(ReplyError::EnhancedMismatch));
-        assert_eq!(Reply::new(354, Some(EnhancedCode::SUCCESS), "x"), Err(ReplyError::EnhancedMismatch));
+        assert_eq!(
+            Reply::new(250, Some(e5), "x"),
+            Err(ReplyError::EnhancedMismatch)
+        );
+        assert_eq!(
+            Reply::new(354, Some(EnhancedCode::SUCCESS), "x"),
+            Err(ReplyError::EnhancedMismatch)
+        );
         assert!(Reply::new(550, Some(e5), "x").is_ok());
         assert!(EnhancedCode::new(3, 0, 0).is_none());
         assert!(EnhancedCode::new(2, 1000, 0).is_none());
@@ -627,8 +639,14 @@ mod tests {
     #[test]
     fn text_injection_is_refused() {
         for bad in ["a\rb", "a\nb", "a\0b", "OK\r\n250 fake"] {
-            assert_eq!(Reply::new(250, None, bad), Err(ReplyError::ForbiddenCharacter));
-            assert_eq!(Reply::multiline(250, None, ["ok", bad]), Err(ReplyError::ForbiddenCharacter));
+            assert_eq!(
+                Reply::new(250, None, bad),
+                Err(ReplyError::ForbiddenCharacter)
+            );
+            assert_eq!(
+                Reply::multiline(250, None, ["ok", bad]),
+                Err(ReplyError::ForbiddenCharacter)
+            );
         }
     }
 
@@ -657,7 +675,11 @@ mod tests {
         }
         let rebuilt: String = lines.iter().map(|l| &l[10..l.len() - 2]).collect();
         assert_eq!(rebuilt, text);
-        assert!(lines[..lines.len() - 1].iter().all(|l| l.starts_with("250-")));
+        assert!(
+            lines[..lines.len() - 1]
+                .iter()
+                .all(|l| l.starts_with("250-"))
+        );
         assert!(lines.last().unwrap().starts_with("250 "));
     }
 
@@ -689,7 +711,10 @@ mod tests {
 
     #[test]
     fn enhanced_code_parsing() {
-        assert_eq!(EnhancedCode::parse("5.7.11"), Some(EnhancedCode::ENCRYPTION_REQUIRED));
+        assert_eq!(
+            EnhancedCode::parse("5.7.11"),
+            Some(EnhancedCode::ENCRYPTION_REQUIRED)
+        );
         assert_eq!(EnhancedCode::parse("5.7"), None);
         assert_eq!(EnhancedCode::parse("5.7.1.1"), None);
         assert_eq!(EnhancedCode::parse("55.7.1"), None);

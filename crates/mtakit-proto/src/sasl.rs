@@ -218,19 +218,40 @@ mod tests {
     #[test]
     fn plain_forms() {
         let c = decode_plain(&encode_base64(b"ignored\0foo\0foo")).unwrap();
-        assert_eq!((c.authzid(), c.username(), c.password()), (Some("ignored"), "foo", "foo"));
+        assert_eq!(
+            (c.authzid(), c.username(), c.password()),
+            (Some("ignored"), "foo", "foo")
+        );
         assert_eq!(c.mechanism(), Mechanism::Plain);
         // Unpadded base64 is tolerated.
         assert!(decode_plain("AGZvbwBmb28").is_ok());
         assert!(decode_plain("foo").is_err());
         assert_eq!(decode_plain("invalid_base64"), Err(SaslError::BadBase64));
         assert_eq!(decode_plain("!!!notbase64"), Err(SaslError::BadBase64));
-        assert_eq!(decode_plain(&encode_base64(b"\0foo")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&encode_base64(b"foobar")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&encode_base64(b"\0foo\0bar\0baz")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&encode_base64(b"\0\0bar")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&encode_base64(b"\0foo\0")), Err(SaslError::Malformed));
-        assert_eq!(decode_plain(&encode_base64(b"\0f\xffo\0bar")), Err(SaslError::Malformed));
+        assert_eq!(
+            decode_plain(&encode_base64(b"\0foo")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&encode_base64(b"foobar")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&encode_base64(b"\0foo\0bar\0baz")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&encode_base64(b"\0\0bar")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&encode_base64(b"\0foo\0")),
+            Err(SaslError::Malformed)
+        );
+        assert_eq!(
+            decode_plain(&encode_base64(b"\0f\xffo\0bar")),
+            Err(SaslError::Malformed)
+        );
         assert_eq!(decode_plain("="), Err(SaslError::Malformed));
     }
 
@@ -240,7 +261,10 @@ mod tests {
         assert_eq!(decode_login("=").unwrap(), "");
         assert_eq!(decode_login("*"), Err(SaslError::BadBase64));
         assert_eq!(decode_login("Zm 9v"), Err(SaslError::BadBase64));
-        assert_eq!(decode_login(&encode_base64(b"a\0b")), Err(SaslError::Malformed));
+        assert_eq!(
+            decode_login(&encode_base64(b"a\0b")),
+            Err(SaslError::Malformed)
+        );
     }
 
     #[test]

@@ -169,7 +169,11 @@ impl Harness {
     /// Unless exactly one reply came back (as pymta's test helper checks).
     pub fn send(&mut self, line: &str) -> Reply {
         let mut replies = self.send_raw(format!("{line}\r\n").as_bytes());
-        assert_eq!(replies.len(), 1, "expected one reply to {line:?}, got {replies:?}");
+        assert_eq!(
+            replies.len(),
+            1,
+            "expected one reply to {line:?}, got {replies:?}"
+        );
         replies.remove(0)
     }
 
@@ -179,7 +183,9 @@ impl Harness {
     ///
     /// If the session did not ask for one.
     pub fn complete_tls(&mut self, tls: TlsInfo) {
-        self.session.tls_established(tls).expect("STARTTLS in progress");
+        self.session
+            .tls_established(tls)
+            .expect("STARTTLS in progress");
     }
 
     /// Every reply so far.

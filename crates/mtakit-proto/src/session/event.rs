@@ -212,7 +212,11 @@ impl Verdict {
 impl From<bool> for Verdict {
     /// `true` accepts and `false` rejects, with default replies.
     fn from(accept: bool) -> Self {
-        if accept { Self::accept() } else { Self::reject() }
+        if accept {
+            Self::accept()
+        } else {
+            Self::reject()
+        }
     }
 }
 

@@ -21,7 +21,13 @@ impl Session {
         // Only MAIL and RCPT with parameters may use the extended length.
         let extended = matches!(
             cmd,
-            Command::Mail { has_params: true, .. } | Command::Rcpt { has_params: true, .. }
+            Command::Mail {
+                has_params: true,
+                ..
+            } | Command::Rcpt {
+                has_params: true,
+                ..
+            }
         );
         if !extended && line.len() + 2 > self.config.limits.command_line {
             return self.error(r::LINE_TOO_LONG);
@@ -474,7 +480,12 @@ impl Session {
             line("STARTTLS");
         }
         if self.auth_offered() {
-            let names: Vec<&str> = self.config.auth_mechanisms.iter().map(|m| m.name()).collect();
+            let names: Vec<&str> = self
+                .config
+                .auth_mechanisms
+                .iter()
+                .map(|m| m.name())
+                .collect();
             line(&format!("AUTH {}", names.join(" ")));
         }
         for extra in &ext.extra {

@@ -38,7 +38,7 @@ use crate::session::replies as r;
 /// }
 /// assert_eq!(
 ///     String::from_utf8(wire)?,
-///     "220 localhost Hello 127.0.0.1\r\n250 localhost\r\n221 2.0.0 localhost closing connection\r\n"
+///     "220 localhost Hello 127.0.0.1\r\n250 localhost\r\n221 localhost closing connection\r\n"
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -324,9 +324,7 @@ impl Session {
     }
 
     fn is_idle(&self) -> bool {
-        self.awaiting.is_none()
-            && matches!(self.mode, Mode::Command)
-            && self.phase != Phase::Mail
+        self.awaiting.is_none() && matches!(self.mode, Mode::Command) && self.phase != Phase::Mail
     }
 
     pub(crate) fn ask(&mut self, awaiting: Awaiting, pending: Pending) {
@@ -336,7 +334,11 @@ impl Session {
 
     pub(crate) fn reply(&mut self, reply: Reply) {
         let esmtp = self.info.is_esmtp() && self.extensions.enhanced_status_codes;
-        let reply = if esmtp { reply } else { reply.without_enhanced() };
+        let reply = if esmtp {
+            reply
+        } else {
+            reply.without_enhanced()
+        };
         self.events.push_back(Event::Reply(reply));
     }
 

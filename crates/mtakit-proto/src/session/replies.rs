@@ -19,12 +19,18 @@ pub(crate) const VRFY_CANNOT: Reply = Reply::fixed(
     Some(E::CANNOT_VERIFY),
     "Cannot VRFY user, but will accept message and attempt delivery",
 );
-pub(crate) const EXPN_DISABLED: Reply =
-    Reply::fixed(C::NOT_IMPLEMENTED, Some(E::INVALID_COMMAND), "EXPN not supported");
+pub(crate) const EXPN_DISABLED: Reply = Reply::fixed(
+    C::NOT_IMPLEMENTED,
+    Some(E::INVALID_COMMAND),
+    "EXPN not supported",
+);
 pub(crate) const READY_TLS: Reply =
     Reply::fixed(C::SERVICE_READY, Some(E::SUCCESS), "Ready to start TLS");
-pub(crate) const TLS_UNAVAILABLE: Reply =
-    Reply::fixed(C::TEMPORARY_FAILURE, Some(E::TEMP_SECURITY), "TLS not available");
+pub(crate) const TLS_UNAVAILABLE: Reply = Reply::fixed(
+    C::TEMPORARY_FAILURE,
+    Some(E::TEMP_SECURITY),
+    "TLS not available",
+);
 pub(crate) const AUTH_OK: Reply = Reply::fixed(
     C::AUTH_SUCCESS,
     Some(E::AUTH_SUCCESS),
@@ -35,8 +41,11 @@ pub(crate) const AUTH_BAD: Reply = Reply::fixed(
     Some(E::BAD_CREDENTIALS),
     "Bad username or password",
 );
-pub(crate) const AUTH_UNAVAILABLE: Reply =
-    Reply::fixed(C::NOT_IMPLEMENTED, Some(E::INVALID_COMMAND), "AUTH not available");
+pub(crate) const AUTH_UNAVAILABLE: Reply = Reply::fixed(
+    C::NOT_IMPLEMENTED,
+    Some(E::INVALID_COMMAND),
+    "AUTH not available",
+);
 pub(crate) const AUTH_NEEDS_TLS: Reply = Reply::fixed(
     C::ENCRYPTION_REQUIRED,
     Some(E::ENCRYPTION_REQUIRED),
@@ -52,10 +61,16 @@ pub(crate) const AUTH_CANCELLED: Reply = Reply::fixed(
     Some(E::PERMANENT),
     "Authentication cancelled",
 );
-pub(crate) const AUTH_ALREADY: Reply =
-    Reply::fixed(C::BAD_SEQUENCE, Some(E::INVALID_COMMAND), "Already authenticated");
-pub(crate) const AUTH_REQUIRED: Reply =
-    Reply::fixed(C::AUTH_REQUIRED, Some(E::SECURITY), "Authentication required");
+pub(crate) const AUTH_ALREADY: Reply = Reply::fixed(
+    C::BAD_SEQUENCE,
+    Some(E::INVALID_COMMAND),
+    "Already authenticated",
+);
+pub(crate) const AUTH_REQUIRED: Reply = Reply::fixed(
+    C::AUTH_REQUIRED,
+    Some(E::SECURITY),
+    "Authentication required",
+);
 pub(crate) const TLS_REQUIRED: Reply = Reply::fixed(
     C::AUTH_REQUIRED,
     Some(E::SECURITY),
@@ -78,8 +93,11 @@ pub(crate) const DENIED_MESSAGE: Reply = Reply::fixed(
 );
 pub(crate) const DENIED_CONNECTION: Reply =
     Reply::fixed(C::TRANSACTION_FAILED, None, "SMTP service not available");
-pub(crate) const POLICY_ERROR: Reply =
-    Reply::fixed(C::LOCAL_ERROR, Some(E::TEMP_SYSTEM), "Internal policy error");
+pub(crate) const POLICY_ERROR: Reply = Reply::fixed(
+    C::LOCAL_ERROR,
+    Some(E::TEMP_SYSTEM),
+    "Internal policy error",
+);
 pub(crate) const TOO_BIG: Reply = Reply::fixed(
     C::EXCEEDED_STORAGE,
     Some(E::TOO_BIG),
@@ -90,10 +108,16 @@ pub(crate) const TOO_MANY_RCPTS: Reply = Reply::fixed(
     Some(E::TOO_MANY_RECIPIENTS),
     "Too many recipients",
 );
-pub(crate) const NO_RECIPIENTS: Reply =
-    Reply::fixed(C::TRANSACTION_FAILED, Some(E::INVALID_COMMAND), "No valid recipients");
-pub(crate) const NESTED_MAIL: Reply =
-    Reply::fixed(C::BAD_SEQUENCE, Some(E::INVALID_COMMAND), "Sender already specified");
+pub(crate) const NO_RECIPIENTS: Reply = Reply::fixed(
+    C::TRANSACTION_FAILED,
+    Some(E::INVALID_COMMAND),
+    "No valid recipients",
+);
+pub(crate) const NESTED_MAIL: Reply = Reply::fixed(
+    C::BAD_SEQUENCE,
+    Some(E::INVALID_COMMAND),
+    "Sender already specified",
+);
 pub(crate) const NO_EXTENSIONS: Reply = Reply::fixed(
     C::PARAM_SYNTAX_ERROR,
     Some(E::INVALID_ARGUMENTS),
@@ -116,8 +140,11 @@ pub(crate) const BARE_NEWLINE_DATA: Reply = Reply::fixed(
     Some(E::SYNTAX),
     "Message contains bare <CR> or <LF>",
 );
-pub(crate) const NUL_DATA: Reply =
-    Reply::fixed(C::TRANSACTION_FAILED, Some(E::MEDIA), "Message contains NUL octets");
+pub(crate) const NUL_DATA: Reply = Reply::fixed(
+    C::TRANSACTION_FAILED,
+    Some(E::MEDIA),
+    "Message contains NUL octets",
+);
 pub(crate) const SASL_GARBLED: Reply =
     Reply::fixed(C::PARAM_SYNTAX_ERROR, Some(E::SYNTAX), "Garbled data sent");
 pub(crate) const TOO_MANY_ERRORS: Reply = Reply::fixed(
@@ -148,7 +175,11 @@ pub(crate) fn greeting(host: &str, peer_ip: &str) -> Reply {
 
 /// `221 <host> closing connection`.
 pub(crate) fn closing(host: &str) -> Reply {
-    Reply::owned(C::CLOSING, Some(E::SUCCESS), format!("{host} closing connection"))
+    Reply::owned(
+        C::CLOSING,
+        Some(E::SUCCESS),
+        format!("{host} closing connection"),
+    )
 }
 
 /// `421 4.4.2 <host> Error: timeout exceeded` (Postfix's text).
