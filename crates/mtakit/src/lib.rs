@@ -1,1 +1,102 @@
-//! placeholder
+//! Build custom SMTP servers with tokio, and test mail-sending code
+//! against a real SMTP server.
+//!
+//! mtakit does what the Python library pymta does, in Rust: a real SMTP
+//! server whose behaviour you inject on every command.
+//!
+//! - A [`Policy`] accepts or rejects each command (connection, HELO/EHLO,
+//!   STARTTLS, AUTH, MAIL, RCPT, DATA, the message, VRFY) with the default
+//!   reply or a custom one, single or multi-line, and can close the
+//!   connection.
+//! - An [`Authenticator`] checks AUTH credentials.
+//! - A [`MessageSink`] stores each accepted [`Message`], with its envelope,
+//!   peer, HELO name and data, before the client gets its `250`.
+//! - The protocol itself is the sans-IO state machine of
+//!   [`mtakit_proto`], re-exported as [`proto`].
+//!
+//! ```text
+//!  TcpListener ─► Server::serve ─► per connection: driver ◄─► proto::Session
+//!                                        │ Decide(Pending) ─► Policy / Authenticator
+//!                                        │ Deliver(Transaction) ─► Policy::accept_message ─► MessageSink
+//! ```
+//!
+//! # Quick start: test your mail-sending code
+//!
+//! ```
+//! use mtakit::test_util::TestServer;
+//! use std::io::{Read, Write};
+//!
+//! // A real server on 127.0.0.1 with a free port; it stops when dropped.
+//! let server = TestServer::start();
+//!
+//! // ... your code sends mail to server.addr() ...
+//! # let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
+//! # s.write_all(b"EHLO me\r\nMAIL FROM:<app@example.com>\r\nRCPT TO:<user@example.com>\r\n").unwrap();
+//! # let mut buf = [0u8; 4096]; let mut got = String::new();
+//! # while got.matches("\r\n250 ").count() < 3 { let n = s.read(&mut buf).unwrap(); got.push_str(std::str::from_utf8(&buf[..n]).unwrap()); }
+//! # s.write_all(b"DATA\r\n").unwrap();
+//! # while !got.contains("354 ") { let n = s.read(&mut buf).unwrap(); got.push_str(std::str::from_utf8(&buf[..n]).unwrap()); }
+//! # s.write_all(b"Subject: Welcome\r\n\r\nHello!\r\n.\r\nQUIT\r\n").unwrap();
+//!
+//! let messages = server.wait_for_messages(1);
+//! assert_eq!(messages[0].header("Subject").as_deref(), Some("Welcome"));
+//! assert_eq!(messages[0].forward_paths().next().unwrap().to_string(), "<user@example.com>");
+//! ```
+//!
+//! # Quick start: a server with a policy
+//!
+//! ```no_run
+//! use mtakit::{MaildirSink, Policy, Server, Verdict};
+//! use mtakit::proto::{ForwardPath, RcptParams, SessionInfo};
+//!
+//! struct LocalOnly;
+//!
+//! impl Policy for LocalOnly {
+//!     async fn accept_rcpt_to(&self, _: &SessionInfo, to: &ForwardPath, _: &RcptParams) -> Verdict {
+//!         let local = to.mailbox().is_some_and(|m| m.domain().to_string() == "example.com");
+//!         Verdict::from(local)
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::builder()
+//!     .hostname("mx.example.com")
+//!     .policy(LocalOnly)
+//!     .sink(MaildirSink::create("/var/mail/incoming")?)
+//!     .build();
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:2525").await?;
+//! server.serve(listener, async { tokio::signal::ctrl_c().await.ok(); }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//!
+//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`].
+//!
+//! # Stability
+//!
+//! Reply wording and default limits may change between minor versions;
+//! the `Display` text of errors is not stable.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod driver;
+mod error;
+mod message;
+mod policy;
+mod server;
+pub mod sink;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use mtakit_proto as proto;
+
+pub use auth::{AuthFn, AuthResult, Authenticator, NoAuth, UserTable, auth_fn};
+pub use error::{ConnectionError, ServerError};
+pub use message::Message;
+pub use mtakit_proto::{Limits, Reply, Verdict};
+pub use policy::{AcceptAll, Policy};
+pub use server::{Builder, Server};
+pub use sink::{MaildirSink, MemorySink, MessageSink, NullSink};

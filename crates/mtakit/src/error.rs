@@ -1,0 +1,42 @@
+//! Errors of the server and of single connections.
+//!
+//! The `Display` text of these errors is for people and is not stable.
+
+use std::io;
+
+/// Setting up or running the accept loop failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Binding, or reading the listener's address, failed.
+    #[error("cannot listen: {0}")]
+    Bind(#[source] io::Error),
+    /// Accepting failed in a way that cannot be retried.
+    #[error("accept failed: {0}")]
+    Accept(#[source] io::Error),
+}
+
+/// One connection ended with an error. These are logged by
+/// [`Server::serve`](crate::Server::serve) and returned by
+/// [`Server::serve_connection`](crate::Server::serve_connection).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// Reading or writing the stream failed (including a peer reset).
+    #[error("connection I/O: {0}")]
+    Io(#[from] io::Error),
+    /// The driver hit a state it does not expect; a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ConnectionError {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    /// True for I/O errors.
+    pub fn is_io(&self) -> bool {
+        matches!(self, Self::Io(_))
+    }
+}

@@ -1,0 +1,186 @@
+//! [`Message`]: an accepted message with everything known about it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mtakit_proto::{
+    AuthIdentity, DataStats, Domain, Envelope, ForwardPath, Greeting, MailParams, Recipient,
+    ReversePath, SessionInfo, TlsInfo, Transaction,
+};
+
+/// A message received at the end of DATA: the bytes exactly as received
+/// (dot-stuffing removed, CRLF kept) with its envelope, the peer, the HELO
+/// name, TLS facts and the authenticated identity.
+///
+/// This is what pymta's deliverer received as `Message`; the fields
+/// `peer`, `smtp_helo`, `smtp_from`, `smtp_to`, `msg_data` and `username`
+/// are [`peer`](Self::peer), [`helo`](Self::helo),
+/// [`reverse_path`](Self::reverse_path), [`recipients`](Self::recipients),
+/// [`data`](Self::data) and [`auth`](Self::auth) here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    id: String,
+    received_at: SystemTime,
+    peer: SocketAddr,
+    local: SocketAddr,
+    helo: Option<(Greeting, Domain)>,
+    tls: Option<TlsInfo>,
+    auth: Option<AuthIdentity>,
+    envelope: Envelope,
+    data: Vec<u8>,
+    stats: DataStats,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A unique, sortable id: seconds and microseconds, process id, counter.
+fn new_id(now: SystemTime) -> String {
+    let t = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:x}.{:05x}.{:x}.{:x}",
+        t.as_secs(),
+        t.subsec_micros(),
+        std::process::id(),
+        n
+    )
+}
+
+impl Message {
+    /// Builds the message for a transaction of `session`, stamped now.
+    pub fn new(session: &SessionInfo, transaction: Transaction) -> Self {
+        let received_at = SystemTime::now();
+        let Transaction {
+            envelope,
+            data,
+            stats,
+            ..
+        } = transaction;
+        Self {
+            id: new_id(received_at),
+            received_at,
+            peer: session.peer(),
+            local: session.local(),
+            helo: session
+                .helo()
+                .cloned()
+                .map(|d| (session.greeting().unwrap_or(Greeting::Helo), d)),
+            tls: session.tls().cloned(),
+            auth: session.auth().cloned(),
+            envelope,
+            data,
+            stats,
+        }
+    }
+
+    /// A unique id, also used for Maildir file names.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// When the end of data was received.
+    pub fn received_at(&self) -> SystemTime {
+        self.received_at
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The local address the client connected to.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The HELO/EHLO name.
+    pub fn helo(&self) -> Option<&Domain> {
+        self.helo.as_ref().map(|(_, d)| d)
+    }
+
+    /// Whether the client used HELO or EHLO.
+    pub fn greeting(&self) -> Option<Greeting> {
+        self.helo.as_ref().map(|(g, _)| *g)
+    }
+
+    /// TLS facts, when the message came over TLS.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+
+    /// Who authenticated, if anyone.
+    pub fn auth(&self) -> Option<&AuthIdentity> {
+        self.auth.as_ref()
+    }
+
+    /// The whole envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The MAIL FROM reverse-path.
+    pub fn reverse_path(&self) -> &ReversePath {
+        &self.envelope.reverse_path
+    }
+
+    /// The MAIL parameters (SIZE, BODY, SMTPUTF8, AUTH).
+    pub fn mail_params(&self) -> &MailParams {
+        &self.envelope.mail_params
+    }
+
+    /// The recipients with their parameters, in order.
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.envelope.recipients
+    }
+
+    /// The recipients' forward-paths, in order.
+    pub fn forward_paths(&self) -> impl Iterator<Item = &ForwardPath> {
+        self.envelope.recipients.iter().map(|r| &r.path)
+    }
+
+    /// The content exactly as received: dot-stuffing removed, CRLF kept,
+    /// the final `.` line not included.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The content as text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.data)
+    }
+
+    /// The value of the first header field with this name (unfolded,
+    /// case-insensitive name), from the header section.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = self.text();
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        let mut value: Option<String> = None;
+        for line in head.split("\r\n") {
+            if let Some(v) = value.as_mut() {
+                if line.starts_with([' ', '\t']) {
+                    v.push_str(line);
+                    continue;
+                }
+                break;
+            }
+            if let Some((field, rest)) = line.split_once(':') {
+                if field.eq_ignore_ascii_case(name) {
+                    value = Some(rest.trim_start().to_owned());
+                }
+            }
+        }
+        value.map(|v| v.trim_end().to_owned())
+    }
+
+    /// What the DATA receiver saw: bare CR/LF, NUL, 8-bit octets, longest
+    /// line.
+    pub fn stats(&self) -> &DataStats {
+        &self.stats
+    }
+
+    /// Takes the content out of the message.
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+}

@@ -1,0 +1,428 @@
+//! [`Server`] and its [`Builder`]: the accept loop, connection limits and
+//! graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use mtakit_proto::{ConnectionInfo, Extensions, Limits, Reply, SessionConfig};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::auth::{Authenticator, NoAuth};
+use crate::driver::drive;
+use crate::error::{ConnectionError, ServerError};
+use crate::policy::{AcceptAll, Policy};
+use crate::sink::{MessageSink, NullSink};
+
+/// What every connection of a server shares.
+#[derive(Debug)]
+pub(crate) struct Shared<P, A, S> {
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) policy: P,
+    pub(crate) authenticator: A,
+    pub(crate) sink: S,
+    shutdown_timeout: Duration,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// An SMTP server: a policy, an authenticator, a sink and limits.
+///
+/// Cloning is cheap; clones share everything.
+///
+/// ```no_run
+/// use mtakit::{MemorySink, Server};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = MemorySink::new();
+/// let server = Server::builder().hostname("mx.example.com").sink(sink.clone()).build();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:2525").await?;
+/// server.serve(listener, async { tokio::signal::ctrl_c().await.ok(); }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Server<P = AcceptAll, A = NoAuth, S = NullSink> {
+    shared: Arc<Shared<P, A, S>>,
+}
+
+impl<P, A, S> Clone for Server<P, A, S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Server {
+    /// A builder with the defaults: accept everything, no AUTH, drop
+    /// messages.
+    pub fn builder() -> Builder {
+        Builder {
+            hostname: "localhost".to_owned(),
+            limits: Limits::default(),
+            extensions: Extensions::default(),
+            policy: AcceptAll,
+            authenticator: NoAuth,
+            sink: NullSink,
+            allow_insecure_auth: false,
+            require_auth: false,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Configures a [`Server`]; from [`Server::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct Builder<P = AcceptAll, A = NoAuth, S = NullSink> {
+    hostname: String,
+    limits: Limits,
+    extensions: Extensions,
+    policy: P,
+    authenticator: A,
+    sink: S,
+    allow_insecure_auth: bool,
+    require_auth: bool,
+    shutdown_timeout: Duration,
+}
+
+impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
+    /// The name in the greeting and the EHLO reply. Default `localhost`.
+    pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
+        self.hostname = hostname.into();
+        self
+    }
+
+    /// Every limit, including timeouts and connection caps.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The extensions advertised (each can be switched off).
+    pub fn extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// Offer and accept AUTH without TLS. Off by default (RFC 4954 §4).
+    pub fn allow_insecure_auth(mut self, allow: bool) -> Self {
+        self.allow_insecure_auth = allow;
+        self
+    }
+
+    /// Refuse MAIL until the client authenticated (`530 5.7.0`).
+    pub fn require_auth(mut self, require: bool) -> Self {
+        self.require_auth = require;
+        self
+    }
+
+    /// How long [`Server::serve`] lets transactions in flight finish after
+    /// shutdown was asked for. Default 30 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The policy deciding each command.
+    pub fn policy<P2: Policy>(self, policy: P2) -> Builder<P2, A, S> {
+        Builder {
+            hostname: self.hostname,
+            limits: self.limits,
+            extensions: self.extensions,
+            policy,
+            authenticator: self.authenticator,
+            sink: self.sink,
+            allow_insecure_auth: self.allow_insecure_auth,
+            require_auth: self.require_auth,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
+    /// The authenticator checking AUTH credentials; AUTH is offered with
+    /// its mechanisms.
+    pub fn authenticator<A2: Authenticator>(self, authenticator: A2) -> Builder<P, A2, S> {
+        Builder {
+            hostname: self.hostname,
+            limits: self.limits,
+            extensions: self.extensions,
+            policy: self.policy,
+            authenticator,
+            sink: self.sink,
+            allow_insecure_auth: self.allow_insecure_auth,
+            require_auth: self.require_auth,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
+    /// Where accepted messages go.
+    pub fn sink<S2: MessageSink>(self, sink: S2) -> Builder<P, A, S2> {
+        Builder {
+            hostname: self.hostname,
+            limits: self.limits,
+            extensions: self.extensions,
+            policy: self.policy,
+            authenticator: self.authenticator,
+            sink,
+            allow_insecure_auth: self.allow_insecure_auth,
+            require_auth: self.require_auth,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
+    /// Builds the server.
+    pub fn build(self) -> Server<P, A, S> {
+        let mut config = SessionConfig::new(self.hostname);
+        config.limits = self.limits;
+        config.extensions = self.extensions;
+        config.auth_mechanisms = self.authenticator.mechanisms();
+        config.allow_insecure_auth = self.allow_insecure_auth;
+        config.require_auth = self.require_auth;
+        if self.allow_insecure_auth && !config.auth_mechanisms.is_empty() {
+            tracing::warn!("AUTH is offered over plaintext connections");
+        }
+        Server {
+            shared: Arc::new(Shared {
+                config: Arc::new(config),
+                policy: self.policy,
+                authenticator: self.authenticator,
+                sink: self.sink,
+                shutdown_timeout: self.shutdown_timeout,
+                per_ip: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
+    /// The session configuration every connection gets.
+    pub fn config(&self) -> &SessionConfig {
+        &self.shared.config
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &P {
+        &self.shared.policy
+    }
+
+    /// The sink.
+    pub fn sink(&self) -> &S {
+        &self.shared.sink
+    }
+
+    /// Serves one already-accepted connection over any byte stream, until
+    /// the session ends.
+    ///
+    /// ```
+    /// use mtakit::Server;
+    /// use mtakit::proto::ConnectionInfo;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (client, server_side) = tokio::io::duplex(4096);
+    /// let info = ConnectionInfo::new("192.0.2.1:4567".parse()?, "192.0.2.2:25".parse()?);
+    /// let task = tokio::spawn(Server::builder().build().serve_connection(server_side, info));
+    ///
+    /// let (mut rd, mut wr) = tokio::io::split(client);
+    /// wr.write_all(b"QUIT\r\n").await?;
+    /// let mut text = String::new();
+    /// rd.read_to_string(&mut text).await?;
+    /// assert_eq!(text, "220 localhost Hello 192.0.2.1\r\n221 localhost closing connection\r\n");
+    /// task.await??;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionError`] when the stream fails.
+    pub async fn serve_connection<IO>(
+        self,
+        io: IO,
+        info: ConnectionInfo,
+    ) -> Result<(), ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        // A sender that is never used: this connection is not drained.
+        let (_keep, rx) = watch::channel(false);
+        drive(io, info, self.shared, rx).await
+    }
+
+    /// Accepts connections from `listener` until `shutdown` completes, then
+    /// stops accepting, tells idle sessions `421 4.3.2`, lets transactions
+    /// in flight finish up to the shutdown timeout, and returns.
+    ///
+    /// Connections beyond [`Limits::max_connections`] (or the per-IP cap)
+    /// get `421` and are closed.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError`] when the listener fails for good.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let local = listener.local_addr().map_err(ServerError::Bind)?;
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Err(e) = done {
+                        tracing::error!(error = %e, "connection task failed");
+                    }
+                }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        backoff = Duration::from_millis(5);
+                        self.spawn_connection(&mut tasks, stream, peer, local, stop_rx.clone());
+                    }
+                    Err(e) if is_transient(&e) => {
+                        tracing::warn!(error = %e, "accept failed; backing off");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                    }
+                    Err(e) => return Err(ServerError::Accept(e)),
+                },
+            }
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let drain = async {
+            while let Some(done) = tasks.join_next().await {
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "connection task failed");
+                }
+            }
+        };
+        if tokio::time::timeout(self.shared.shutdown_timeout, drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = tasks.len(),
+                "shutdown timeout: closing remaining sessions"
+            );
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        Ok(())
+    }
+
+    fn spawn_connection(
+        &self,
+        tasks: &mut JoinSet<()>,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        stop: watch::Receiver<bool>,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let limits = &self.shared.config.limits;
+        let refusal = if tasks.len() >= limits.max_connections {
+            Some(too_many("4.3.2", "Too many connections"))
+        } else if !self.claim_ip(peer.ip()) {
+            Some(too_many(
+                "4.7.0",
+                &format!("Error: too many connections from {}", peer.ip()),
+            ))
+        } else {
+            None
+        };
+        if let Some(reply) = refusal {
+            tracing::info!(%peer, "connection refused: over the limit");
+            tasks.spawn(async move {
+                let mut out = Vec::new();
+                reply.write_to(&mut out);
+                let _ = stream.write_all(&out).await;
+                let _ = stream.shutdown().await;
+            });
+            return;
+        }
+        let shared = self.shared.clone();
+        let info = ConnectionInfo::new(peer, local);
+        tasks.spawn(async move {
+            let span = tracing::debug_span!("smtp", %peer);
+            let _guard = IpGuard {
+                shared: &shared,
+                ip: peer.ip(),
+            };
+            let result =
+                tracing::Instrument::instrument(drive(stream, info, shared.clone(), stop), span)
+                    .await;
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+
+    fn claim_ip(&self, ip: IpAddr) -> bool {
+        let mut map = self
+            .shared
+            .per_ip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let count = map.entry(ip).or_insert(0);
+        if self
+            .shared
+            .config
+            .limits
+            .max_connections_per_ip
+            .is_some_and(|max| *count >= max)
+        {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}
+
+/// Releases a per-IP slot when the connection ends, however it ends.
+struct IpGuard<'a, P, A, S> {
+    shared: &'a Shared<P, A, S>,
+    ip: IpAddr,
+}
+
+impl<P, A, S> Drop for IpGuard<'_, P, A, S> {
+    fn drop(&mut self) {
+        let mut map = self
+            .shared
+            .per_ip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = map.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+fn too_many(enhanced: &str, text: &str) -> Reply {
+    Reply::new(
+        421,
+        mtakit_proto::EnhancedCode::parse(enhanced),
+        text.to_owned(),
+    )
+    .expect("valid reply")
+}
+
+fn is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock | OutOfMemory
+    ) || e
+        .raw_os_error()
+        .is_some_and(|code| code == 23 || code == 24)
+}

@@ -1,0 +1,46 @@
+//! Where accepted messages go: the [`MessageSink`] trait and the built-in
+//! sinks.
+
+mod maildir;
+mod memory;
+mod null;
+
+use std::future::Future;
+
+use mtakit_proto::Reply;
+
+use crate::message::Message;
+
+pub use maildir::MaildirSink;
+pub use memory::MemorySink;
+pub use null::NullSink;
+
+/// Stores accepted messages. This is pymta's `IMessageDeliverer`, made
+/// async and allowed to fail.
+///
+/// `deliver` runs after the end of data and before the client gets its
+/// reply: `Ok(())` means the message is stored and the client gets `250`;
+/// `Err(reply)` sends that reply instead (`451 4.3.0` is right for a
+/// temporary problem), and the client keeps the message and retries, so
+/// nothing is lost. A sink that panics has the same effect as one that
+/// fails with `451 4.3.0`; the server goes on.
+pub trait MessageSink: Send + Sync + 'static {
+    /// Stores `message`.
+    fn deliver(&self, message: Message) -> impl Future<Output = Result<(), Reply>> + Send;
+}
+
+impl<S: MessageSink> MessageSink for std::sync::Arc<S> {
+    fn deliver(&self, message: Message) -> impl Future<Output = Result<(), Reply>> + Send {
+        (**self).deliver(message)
+    }
+}
+
+/// The reply for a sink that could not store a message.
+pub(crate) fn temporary_failure() -> Reply {
+    Reply::new(
+        451,
+        mtakit_proto::EnhancedCode::new(4, 3, 0),
+        "Temporary local problem, please try again",
+    )
+    .expect("valid reply")
+}

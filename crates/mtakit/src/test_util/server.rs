@@ -1,0 +1,320 @@
+use std::net::SocketAddr;
+use std::thread;
+use std::time::Duration;
+
+use mtakit_proto::{Extensions, Limits};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::auth::{Authenticator, NoAuth};
+use crate::message::Message;
+use crate::policy::{AcceptAll, Policy};
+use crate::server::Server;
+use crate::sink::MemorySink;
+
+/// How long [`TestServer::wait_for_messages`] waits by default.
+const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+/// A real SMTP server on `127.0.0.1` with a free port, keeping every
+/// accepted message in memory. It shuts down when dropped.
+///
+/// [`start`](Self::start) runs it on its own thread, for plain `#[test]`s;
+/// [`start_async`](Self::start_async) runs it on the current tokio runtime,
+/// for `#[tokio::test]`s.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use mtakit::test_util::TestServer;
+///
+/// let server = TestServer::start();
+/// let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+/// stream
+///     .write_all(b"HELO me\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+///     .unwrap();
+/// let mut reader = BufReader::new(stream.try_clone().unwrap());
+/// let mut line = String::new();
+/// for _ in 0..5 {
+///     line.clear();
+///     reader.read_line(&mut line).unwrap();
+/// }
+/// assert!(line.starts_with("354"));
+/// stream.write_all(b"Subject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n").unwrap();
+///
+/// let messages = server.wait_for_messages(1);
+/// assert_eq!(messages[0].header("Subject").as_deref(), Some("hi"));
+/// assert_eq!(messages[0].reverse_path().to_string(), "<a@example.com>");
+/// ```
+#[derive(Debug)]
+pub struct TestServer {
+    addr: SocketAddr,
+    sink: MemorySink,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    wait: Duration,
+}
+
+impl TestServer {
+    /// Starts a server with default settings on its own thread.
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    /// Starts a server with default settings on the current runtime.
+    pub async fn start_async() -> Self {
+        Self::builder().start_async().await
+    }
+
+    /// Configures a server: policy, authenticator, limits, hostname.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder {
+            hostname: "localhost".to_owned(),
+            limits: Limits::default(),
+            extensions: Extensions::default(),
+            policy: AcceptAll,
+            authenticator: NoAuth,
+            allow_insecure_auth: true,
+            wait: DEFAULT_WAIT,
+        }
+    }
+
+    /// The address to connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The store behind the server.
+    pub fn sink(&self) -> &MemorySink {
+        &self.sink
+    }
+
+    /// Every message accepted so far.
+    pub fn messages(&self) -> Vec<Message> {
+        self.sink.messages()
+    }
+
+    /// Blocks until at least `n` messages arrived and returns them all.
+    ///
+    /// # Panics
+    ///
+    /// After the builder's wait timeout (10 s by default), with a list of
+    /// what did arrive.
+    pub fn wait_for_messages(&self, n: usize) -> Vec<Message> {
+        self.sink
+            .wait_for(n, self.wait)
+            .unwrap_or_else(|got| panic!("{}", describe_shortfall(n, self.wait, &got)))
+    }
+
+    /// Waits without blocking the runtime until at least `n` messages
+    /// arrived, and returns them all.
+    ///
+    /// # Panics
+    ///
+    /// After the wait timeout, with a list of what did arrive.
+    pub async fn wait_for_messages_async(&self, n: usize) -> Vec<Message> {
+        self.sink
+            .wait_for_async(n, self.wait)
+            .await
+            .unwrap_or_else(|got| panic!("{}", describe_shortfall(n, self.wait, &got)))
+    }
+
+    /// Stops the server now (idle sessions get `421`).
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        // An async server drains on its own runtime; dropping the handle
+        // detaches it.
+        drop(self.task.take());
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+fn describe_shortfall(n: usize, wait: Duration, got: &[Message]) -> String {
+    let mut text = format!(
+        "expected at least {n} message(s) within {wait:?}, but {} arrived",
+        got.len()
+    );
+    for (i, m) in got.iter().enumerate() {
+        let to: Vec<String> = m.forward_paths().map(ToString::to_string).collect();
+        text.push_str(&format!(
+            "\n  #{i}: from {} to {} subject {:?} ({} bytes)",
+            m.reverse_path(),
+            to.join(", "),
+            m.header("Subject").unwrap_or_default(),
+            m.data().len()
+        ));
+    }
+    text
+}
+
+/// Configures a [`TestServer`]; from [`TestServer::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct TestServerBuilder<P = AcceptAll, A = NoAuth> {
+    hostname: String,
+    limits: Limits,
+    extensions: Extensions,
+    policy: P,
+    authenticator: A,
+    allow_insecure_auth: bool,
+    wait: Duration,
+}
+
+impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
+    /// The hostname in the greeting. Default `localhost`.
+    pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
+        self.hostname = hostname.into();
+        self
+    }
+
+    /// The limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The extensions.
+    pub fn extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// Offer AUTH without TLS. On by default in the harness, which only
+    /// listens on loopback; turn it off to test the production default.
+    pub fn allow_insecure_auth(mut self, allow: bool) -> Self {
+        self.allow_insecure_auth = allow;
+        self
+    }
+
+    /// How long `wait_for_messages` waits before failing. Default 10 s.
+    pub fn wait_timeout(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// The policy.
+    pub fn policy<P2: Policy>(self, policy: P2) -> TestServerBuilder<P2, A> {
+        TestServerBuilder {
+            hostname: self.hostname,
+            limits: self.limits,
+            extensions: self.extensions,
+            policy,
+            authenticator: self.authenticator,
+            allow_insecure_auth: self.allow_insecure_auth,
+            wait: self.wait,
+        }
+    }
+
+    /// The authenticator.
+    pub fn authenticator<A2: Authenticator>(self, authenticator: A2) -> TestServerBuilder<P, A2> {
+        TestServerBuilder {
+            hostname: self.hostname,
+            limits: self.limits,
+            extensions: self.extensions,
+            policy: self.policy,
+            authenticator,
+            allow_insecure_auth: self.allow_insecure_auth,
+            wait: self.wait,
+        }
+    }
+
+    fn server(self, sink: MemorySink) -> Server<P, A, MemorySink> {
+        Server::builder()
+            .hostname(self.hostname)
+            .limits(self.limits)
+            .extensions(self.extensions)
+            .allow_insecure_auth(self.allow_insecure_auth)
+            .shutdown_timeout(Duration::from_secs(5))
+            .policy(self.policy)
+            .authenticator(self.authenticator)
+            .sink(sink)
+            .build()
+    }
+
+    /// Starts the server on its own thread with its own runtime.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound.
+    pub fn start(self) -> TestServer {
+        let sink = MemorySink::new();
+        let wait = self.wait;
+        let server = self.server(sink.clone());
+        let std_listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        std_listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = std_listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = thread::Builder::new()
+            .name(format!("mtakit-test-server-{}", addr.port()))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime");
+                rt.block_on(async move {
+                    let listener = TcpListener::from_std(std_listener).expect("tokio listener");
+                    let _ = server
+                        .serve(listener, async {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                });
+            })
+            .expect("spawn the server thread");
+        TestServer {
+            addr,
+            sink,
+            stop: Some(stop),
+            thread: Some(thread),
+            task: None,
+            wait,
+        }
+    }
+
+    /// Starts the server as a task on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, or if no loopback port can be bound.
+    pub async fn start_async(self) -> TestServer {
+        let sink = MemorySink::new();
+        let wait = self.wait;
+        let server = self.server(sink.clone());
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = server
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        TestServer {
+            addr,
+            sink,
+            stop: Some(stop),
+            thread: None,
+            task: Some(task),
+            wait,
+        }
+    }
+}
