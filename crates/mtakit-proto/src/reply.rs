@@ -372,12 +372,11 @@ impl Reply {
         text: Cow<'static, str>,
     ) -> Result<Self, ReplyError> {
         let code = ReplyCode::new(code).ok_or(ReplyError::InvalidCode(code))?;
-        if let Some(e) = enhanced {
-            if code.class() == ReplyClass::PositiveIntermediate
-                || u16::from(e.class()) != code.get() / 100
-            {
-                return Err(ReplyError::EnhancedMismatch);
-            }
+        if let Some(e) = enhanced
+            && (code.class() == ReplyClass::PositiveIntermediate
+                || u16::from(e.class()) != code.get() / 100)
+        {
+            return Err(ReplyError::EnhancedMismatch);
         }
         Ok(Self {
             code,

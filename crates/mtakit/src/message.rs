@@ -164,10 +164,10 @@ impl Message {
                 }
                 break;
             }
-            if let Some((field, rest)) = line.split_once(':') {
-                if field.eq_ignore_ascii_case(name) {
-                    value = Some(rest.trim_start().to_owned());
-                }
+            if let Some((field, rest)) = line.split_once(':')
+                && field.eq_ignore_ascii_case(name)
+            {
+                value = Some(rest.trim_start().to_owned());
             }
         }
         value.map(|v| v.trim_end().to_owned())
