@@ -127,7 +127,11 @@ impl Harness {
                 }
                 Event::Deliver(transaction) => {
                     let verdict = (self.sink)(&transaction);
-                    if verdict.is_accept() {
+                    // The session refuses an accepting verdict whose reply
+                    // is not 2xx; such a message is not stored.
+                    let stored = verdict.is_accept()
+                        && verdict.reply().is_none_or(|r| r.code().get() / 100 == 2);
+                    if stored {
                         self.delivered.push(transaction);
                     }
                     self.session.decide(verdict).expect("a delivery is pending");

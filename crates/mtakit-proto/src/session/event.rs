@@ -147,8 +147,10 @@ impl Verdict {
     }
 
     /// Accept, with this reply. Its first digit must match the default
-    /// reply's (2xx, or 3xx for DATA and AUTH challenges); otherwise the
-    /// session answers `451 4.3.0` and treats the command as rejected.
+    /// reply's (2xx, or 3xx for DATA); otherwise the session answers
+    /// `451 4.3.0` and treats the command as rejected. For
+    /// [`Pending::Auth`] the mechanism's own challenges are sent and an
+    /// accepting reply is not used.
     pub fn accept_with(reply: Reply) -> Self {
         Self {
             accept: true,

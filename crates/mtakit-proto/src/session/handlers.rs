@@ -197,14 +197,16 @@ impl Session {
         if self.phase == Phase::Mail {
             return self.error(r::bad_sequence(verb, "mail transaction in progress"));
         }
-        if self.info.tls.is_none() && !self.config.allow_insecure_auth {
-            return self.reply(r::AUTH_NEEDS_TLS);
-        }
+        // An unknown mechanism is 504 whatever the transport: 538 would
+        // claim that encryption makes it usable (RFC 4954 §4).
         let Some(mech) =
             Mechanism::from_name(mechanism).filter(|m| self.config.auth_mechanisms.contains(m))
         else {
             return self.error(r::AUTH_UNKNOWN_MECHANISM);
         };
+        if self.info.tls.is_none() && !self.config.allow_insecure_auth {
+            return self.reply(r::AUTH_NEEDS_TLS);
+        }
         self.ask(
             Awaiting::Auth {
                 mechanism: mech,
@@ -443,9 +445,13 @@ impl Session {
                     });
                     self.reply(or(r::AUTH_OK));
                 } else {
+                    // A failed AUTH also counts towards the error limit
+                    // (security.md AUTH-4); `error` closes past it.
                     self.auth_failures += 1;
-                    self.reply(or(r::AUTH_BAD));
-                    if self.auth_failures >= self.config.limits.max_auth_failures {
+                    self.error(or(r::AUTH_BAD));
+                    if !self.is_closed()
+                        && self.auth_failures >= self.config.limits.max_auth_failures
+                    {
                         self.close_with(r::TOO_MANY_AUTH_FAILURES);
                     }
                 }

@@ -217,7 +217,7 @@ impl Session {
         }
     }
 
-    /// True when no decision is pending.
+    /// True while a decision or delivery is pending.
     pub fn is_waiting_for_decision(&self) -> bool {
         self.awaiting.is_some()
     }
@@ -424,18 +424,21 @@ impl Session {
                 };
                 let start = self.pos;
                 self.pos += lf + 1;
-                if lf == 0 || self.input[start + lf - 1] != b'\r' {
-                    if sasl {
-                        self.mode = Mode::Command;
-                    }
-                    self.error(r::BARE_LF_COMMAND);
-                    return true;
-                }
+                // Length first: a line over the cap that arrives in pieces
+                // goes through `LongLine` before its end is seen, so it must
+                // get the same reply here whatever its terminator.
                 if lf + 1 > cap {
                     if sasl {
                         self.mode = Mode::Command;
                     }
                     self.error(r::LINE_TOO_LONG);
+                    return true;
+                }
+                if lf == 0 || self.input[start + lf - 1] != b'\r' {
+                    if sasl {
+                        self.mode = Mode::Command;
+                    }
+                    self.error(r::BARE_LF_COMMAND);
                     return true;
                 }
                 let line = self.input[start..start + lf - 1].to_vec();
@@ -461,6 +464,9 @@ impl Session {
         let code = reply.code();
         let expected_class = match awaiting {
             Awaiting::Data => 3,
+            // The mechanism drives the exchange: an accepting custom reply
+            // is not sent, so any positive one is fine.
+            Awaiting::Auth { .. } if verdict.accept && code.is_positive() => return verdict,
             _ => 2,
         };
         let ok = if verdict.accept {
