@@ -17,16 +17,37 @@ use crate::message::Message;
 use crate::policy::Policy;
 use crate::server::Shared;
 use crate::sink::{MessageSink, temporary_failure};
+use crate::tls::tls_info;
 
 /// The size of one read.
 const READ_SIZE: usize = 16 * 1024;
 
-/// Drives one connection to its end.
-pub(crate) async fn drive<IO, P, A, S>(
-    mut io: IO,
-    info: ConnectionInfo,
+/// What ended a run of the read/write loop.
+enum Outcome {
+    /// The session closed.
+    Closed,
+    /// The session asked for a TLS handshake.
+    StartTls,
+}
+
+/// The state of one connection that survives a STARTTLS upgrade.
+struct Driver<P, A, S> {
     shared: Arc<Shared<P, A, S>>,
-    mut shutdown: watch::Receiver<bool>,
+    session: Session,
+    shutdown: watch::Receiver<bool>,
+    draining: bool,
+    out: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+/// Drives one connection to its end; with `implicit_tls`, the TLS
+/// handshake comes first (RFC 8314).
+pub(crate) async fn drive<IO, P, A, S>(
+    io: IO,
+    mut info: ConnectionInfo,
+    shared: Arc<Shared<P, A, S>>,
+    shutdown: watch::Receiver<bool>,
+    implicit_tls: bool,
 ) -> Result<(), ConnectionError>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
@@ -34,63 +55,138 @@ where
     A: Authenticator,
     S: MessageSink,
 {
-    let mut session = Session::new(shared.config.clone(), info);
-    let mut out: Vec<u8> = Vec::with_capacity(512);
-    let mut buf = vec![0u8; READ_SIZE];
-    let limits = &shared.config.limits;
-    let mut draining = *shutdown.borrow();
-    if draining {
-        session.shutdown();
+    if implicit_tls {
+        let mut tls = handshake(&shared, io).await?;
+        info.tls = Some(tls_info(tls.get_ref().1));
+        let mut driver = Driver::new(shared, shutdown, info);
+        driver.run(&mut tls).await?;
+        return Ok(());
     }
-    loop {
-        while let Some(event) = session.poll_event() {
-            match event {
-                Event::Reply(reply) => reply.write_to(&mut out),
-                Event::Decide(pending) => {
-                    let verdict = decide(&shared, &mut session, pending).await;
-                    session.decide(verdict).map_err(ConnectionError::internal)?;
-                }
-                Event::Deliver(transaction) => {
-                    let verdict = deliver(&shared, &session, transaction).await;
-                    session.decide(verdict).map_err(ConnectionError::internal)?;
-                }
-                Event::StartTls => {
-                    // TLS is not configured in this build: the session only
-                    // offers STARTTLS when the driver says it can.
-                    flush(&mut io, &mut out).await?;
-                    return Err(ConnectionError::internal("STARTTLS without TLS support"));
-                }
-                Event::Close => {
-                    flush(&mut io, &mut out).await?;
-                    let _ = io.shutdown().await;
-                    return Ok(());
-                }
-                _ => {}
+    let mut io = io;
+    let mut driver = Driver::new(shared, shutdown, info);
+    match driver.run(&mut io).await? {
+        Outcome::Closed => Ok(()),
+        Outcome::StartTls => {
+            let mut tls = handshake(&driver.shared, io).await?;
+            driver
+                .session
+                .tls_established(tls_info(tls.get_ref().1))
+                .map_err(ConnectionError::internal)?;
+            match driver.run(&mut tls).await? {
+                Outcome::Closed => Ok(()),
+                Outcome::StartTls => Err(ConnectionError::internal("STARTTLS inside TLS")),
             }
         }
-        flush(&mut io, &mut out).await?;
-        let wait = match session.timeout() {
-            Some(TimeoutKind::DataBlock) => limits.data_block_timeout,
-            Some(TimeoutKind::DataTermination) => limits.data_termination_timeout,
-            _ => limits.command_timeout,
-        };
-        tokio::select! {
-            read = tokio::time::timeout(wait, io.read(&mut buf)) => match read {
-                Err(_) => session.timed_out(),
-                Ok(Ok(0)) => {
-                    session.peer_closed();
-                    return Ok(());
+    }
+}
+
+/// Runs the server side of a TLS handshake within the command timeout.
+async fn handshake<IO, P, A, S>(
+    shared: &Shared<P, A, S>,
+    io: IO,
+) -> Result<tokio_rustls::server::TlsStream<IO>, ConnectionError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some(config) = shared.tls.clone() else {
+        return Err(ConnectionError::internal(
+            "TLS requested but not configured",
+        ));
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    match tokio::time::timeout(shared.config.limits.command_timeout, acceptor.accept(io)).await {
+        Ok(Ok(tls)) => Ok(tls),
+        Ok(Err(e)) => Err(ConnectionError::Tls(e)),
+        Err(_) => Err(ConnectionError::Timeout),
+    }
+}
+
+impl<P, A, S> Driver<P, A, S>
+where
+    P: Policy,
+    A: Authenticator,
+    S: MessageSink,
+{
+    fn new(
+        shared: Arc<Shared<P, A, S>>,
+        shutdown: watch::Receiver<bool>,
+        info: ConnectionInfo,
+    ) -> Self {
+        let mut session = Session::new(shared.config.clone(), info);
+        let draining = *shutdown.borrow();
+        if draining {
+            session.shutdown();
+        }
+        Self {
+            shared,
+            session,
+            shutdown,
+            draining,
+            out: Vec::with_capacity(512),
+            buf: vec![0u8; READ_SIZE],
+        }
+    }
+
+    /// Reads, feeds the session and answers its events until it closes or
+    /// asks for TLS.
+    async fn run<IO>(&mut self, io: &mut IO) -> Result<Outcome, ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let shared = self.shared.clone();
+        let limits = &shared.config.limits;
+        loop {
+            while let Some(event) = self.session.poll_event() {
+                match event {
+                    Event::Reply(reply) => reply.write_to(&mut self.out),
+                    Event::Decide(pending) => {
+                        let verdict = decide(&shared, &mut self.session, pending).await;
+                        self.session
+                            .decide(verdict)
+                            .map_err(ConnectionError::internal)?;
+                    }
+                    Event::Deliver(transaction) => {
+                        let verdict = deliver(&shared, &self.session, transaction).await;
+                        self.session
+                            .decide(verdict)
+                            .map_err(ConnectionError::internal)?;
+                    }
+                    Event::StartTls => {
+                        flush(io, &mut self.out).await?;
+                        return Ok(Outcome::StartTls);
+                    }
+                    Event::Close => {
+                        flush(io, &mut self.out).await?;
+                        let _ = io.shutdown().await;
+                        return Ok(Outcome::Closed);
+                    }
+                    _ => {}
                 }
-                Ok(Ok(n)) => session.receive(&buf[..n]),
-                Ok(Err(e)) => {
-                    session.peer_closed();
-                    return Err(ConnectionError::Io(e));
+            }
+            flush(io, &mut self.out).await?;
+            let wait = match self.session.timeout() {
+                Some(TimeoutKind::DataBlock) => limits.data_block_timeout,
+                Some(TimeoutKind::DataTermination) => limits.data_termination_timeout,
+                _ => limits.command_timeout,
+            };
+            tokio::select! {
+                read = tokio::time::timeout(wait, io.read(&mut self.buf)) => match read {
+                    Err(_) => self.session.timed_out(),
+                    Ok(Ok(0)) => {
+                        self.session.peer_closed();
+                        return Ok(Outcome::Closed);
+                    }
+                    Ok(Ok(n)) => self.session.receive(&self.buf[..n]),
+                    Ok(Err(e)) => {
+                        self.session.peer_closed();
+                        return Err(ConnectionError::Io(e));
+                    }
+                },
+                changed = self.shutdown.changed(), if !self.draining => {
+                    let _ = changed;
+                    self.draining = true;
+                    self.session.shutdown();
                 }
-            },
-            changed = shutdown.changed(), if !draining => {
-                let _ = changed;
-                draining = true;
-                session.shutdown();
             }
         }
     }

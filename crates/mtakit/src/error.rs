@@ -11,6 +11,9 @@ pub enum ServerError {
     /// Binding, or reading the listener's address, failed.
     #[error("cannot listen: {0}")]
     Bind(#[source] io::Error),
+    /// Implicit TLS was asked for without a TLS configuration.
+    #[error("implicit TLS needs a TLS configuration")]
+    NoTls,
     /// Accepting failed in a way that cannot be retried.
     #[error("accept failed: {0}")]
     Accept(#[source] io::Error),
@@ -25,6 +28,12 @@ pub enum ConnectionError {
     /// Reading or writing the stream failed (including a peer reset).
     #[error("connection I/O: {0}")]
     Io(#[from] io::Error),
+    /// The TLS handshake failed.
+    #[error("TLS handshake failed: {0}")]
+    Tls(#[source] io::Error),
+    /// The TLS handshake did not finish in time.
+    #[error("TLS handshake timed out")]
+    Timeout,
     /// The driver hit a state it does not expect; a bug.
     #[error("internal error: {0}")]
     Internal(String),
@@ -38,5 +47,10 @@ impl ConnectionError {
     /// True for I/O errors.
     pub fn is_io(&self) -> bool {
         matches!(self, Self::Io(_))
+    }
+
+    /// True for TLS handshake failures and timeouts.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Self::Tls(_) | Self::Timeout)
     }
 }

@@ -90,6 +90,7 @@ mod server;
 pub mod sink;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+pub mod tls;
 
 pub use mtakit_proto as proto;
 

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::rustls::ServerConfig;
 
 use crate::auth::{Authenticator, NoAuth};
 use crate::driver::drive;
@@ -26,6 +27,7 @@ pub(crate) struct Shared<P, A, S> {
     pub(crate) policy: P,
     pub(crate) authenticator: A,
     pub(crate) sink: S,
+    pub(crate) tls: Option<Arc<ServerConfig>>,
     shutdown_timeout: Duration,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -59,87 +61,109 @@ impl<P, A, S> Clone for Server<P, A, S> {
 
 impl Server {
     /// A builder with the defaults: accept everything, no AUTH, drop
-    /// messages.
+    /// messages, no TLS.
     pub fn builder() -> Builder {
         Builder {
-            hostname: "localhost".to_owned(),
-            limits: Limits::default(),
-            extensions: Extensions::default(),
+            options: Options {
+                hostname: "localhost".to_owned(),
+                limits: Limits::default(),
+                extensions: Extensions::default(),
+                allow_insecure_auth: false,
+                require_auth: false,
+                require_tls: false,
+                tls: None,
+                shutdown_timeout: Duration::from_secs(30),
+            },
             policy: AcceptAll,
             authenticator: NoAuth,
             sink: NullSink,
-            allow_insecure_auth: false,
-            require_auth: false,
-            shutdown_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// The settings of a [`Builder`] that do not change its type.
+#[derive(Debug)]
+struct Options {
+    hostname: String,
+    limits: Limits,
+    extensions: Extensions,
+    allow_insecure_auth: bool,
+    require_auth: bool,
+    require_tls: bool,
+    tls: Option<Arc<ServerConfig>>,
+    shutdown_timeout: Duration,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
 #[derive(Debug)]
 #[must_use]
 pub struct Builder<P = AcceptAll, A = NoAuth, S = NullSink> {
-    hostname: String,
-    limits: Limits,
-    extensions: Extensions,
+    options: Options,
     policy: P,
     authenticator: A,
     sink: S,
-    allow_insecure_auth: bool,
-    require_auth: bool,
-    shutdown_timeout: Duration,
 }
 
 impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
     /// The name in the greeting and the EHLO reply. Default `localhost`.
     pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
-        self.hostname = hostname.into();
+        self.options.hostname = hostname.into();
         self
     }
 
     /// Every limit, including timeouts and connection caps.
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.options.limits = limits;
         self
     }
 
     /// The extensions advertised (each can be switched off).
     pub fn extensions(mut self, extensions: Extensions) -> Self {
-        self.extensions = extensions;
+        self.options.extensions = extensions;
         self
     }
 
-    /// Offer and accept AUTH without TLS. Off by default (RFC 4954 §4).
+    /// Offer and accept AUTH without TLS. Off by default (RFC 4954 §4):
+    /// AUTH is then offered only after STARTTLS or on implicit TLS.
     pub fn allow_insecure_auth(mut self, allow: bool) -> Self {
-        self.allow_insecure_auth = allow;
+        self.options.allow_insecure_auth = allow;
         self
     }
 
     /// Refuse MAIL until the client authenticated (`530 5.7.0`).
     pub fn require_auth(mut self, require: bool) -> Self {
-        self.require_auth = require;
+        self.options.require_auth = require;
+        self
+    }
+
+    /// Refuse MAIL until TLS is active (`530 5.7.0`).
+    pub fn require_tls(mut self, require: bool) -> Self {
+        self.options.require_tls = require;
+        self
+    }
+
+    /// Enables STARTTLS (RFC 3207) with this configuration, and makes
+    /// [`Server::serve_implicit_tls`] possible. See
+    /// [`tls`](crate::tls) for building one.
+    pub fn tls(mut self, config: Arc<ServerConfig>) -> Self {
+        self.options.tls = Some(config);
         self
     }
 
     /// How long [`Server::serve`] lets transactions in flight finish after
     /// shutdown was asked for. Default 30 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
+        self.options.shutdown_timeout = timeout;
         self
     }
 
     /// The policy deciding each command.
     pub fn policy<P2: Policy>(self, policy: P2) -> Builder<P2, A, S> {
         Builder {
-            hostname: self.hostname,
-            limits: self.limits,
-            extensions: self.extensions,
+            options: self.options,
             policy,
             authenticator: self.authenticator,
             sink: self.sink,
-            allow_insecure_auth: self.allow_insecure_auth,
-            require_auth: self.require_auth,
-            shutdown_timeout: self.shutdown_timeout,
         }
     }
 
@@ -147,42 +171,35 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
     /// its mechanisms.
     pub fn authenticator<A2: Authenticator>(self, authenticator: A2) -> Builder<P, A2, S> {
         Builder {
-            hostname: self.hostname,
-            limits: self.limits,
-            extensions: self.extensions,
+            options: self.options,
             policy: self.policy,
             authenticator,
             sink: self.sink,
-            allow_insecure_auth: self.allow_insecure_auth,
-            require_auth: self.require_auth,
-            shutdown_timeout: self.shutdown_timeout,
         }
     }
 
     /// Where accepted messages go.
     pub fn sink<S2: MessageSink>(self, sink: S2) -> Builder<P, A, S2> {
         Builder {
-            hostname: self.hostname,
-            limits: self.limits,
-            extensions: self.extensions,
+            options: self.options,
             policy: self.policy,
             authenticator: self.authenticator,
             sink,
-            allow_insecure_auth: self.allow_insecure_auth,
-            require_auth: self.require_auth,
-            shutdown_timeout: self.shutdown_timeout,
         }
     }
 
     /// Builds the server.
     pub fn build(self) -> Server<P, A, S> {
-        let mut config = SessionConfig::new(self.hostname);
-        config.limits = self.limits;
-        config.extensions = self.extensions;
+        let o = self.options;
+        let mut config = SessionConfig::new(o.hostname);
+        config.limits = o.limits;
+        config.extensions = o.extensions;
         config.auth_mechanisms = self.authenticator.mechanisms();
-        config.allow_insecure_auth = self.allow_insecure_auth;
-        config.require_auth = self.require_auth;
-        if self.allow_insecure_auth && !config.auth_mechanisms.is_empty() {
+        config.allow_insecure_auth = o.allow_insecure_auth;
+        config.require_auth = o.require_auth;
+        config.require_tls = o.require_tls;
+        config.tls_available = o.tls.is_some();
+        if o.allow_insecure_auth && !config.auth_mechanisms.is_empty() {
             tracing::warn!("AUTH is offered over plaintext connections");
         }
         Server {
@@ -191,7 +208,8 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
                 policy: self.policy,
                 authenticator: self.authenticator,
                 sink: self.sink,
-                shutdown_timeout: self.shutdown_timeout,
+                tls: o.tls,
+                shutdown_timeout: o.shutdown_timeout,
                 per_ip: Mutex::new(HashMap::new()),
             }),
         }
@@ -250,7 +268,26 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
     {
         // A sender that is never used: this connection is not drained.
         let (_keep, rx) = watch::channel(false);
-        drive(io, info, self.shared, rx).await
+        drive(io, info, self.shared, rx, false).await
+    }
+
+    /// Like [`serve_connection`](Self::serve_connection), but the TLS
+    /// handshake comes first (implicit TLS, RFC 8314).
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionError`] when the stream or the handshake fails, or TLS
+    /// is not configured.
+    pub async fn serve_tls_connection<IO>(
+        self,
+        io: IO,
+        info: ConnectionInfo,
+    ) -> Result<(), ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let (_keep, rx) = watch::channel(false);
+        drive(io, info, self.shared, rx, true).await
     }
 
     /// Accepts connections from `listener` until `shutdown` completes, then
@@ -268,6 +305,32 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
+        self.serve_inner(listener, shutdown, false).await
+    }
+
+    /// Like [`serve`](Self::serve), but every connection starts with a TLS
+    /// handshake (implicit TLS, RFC 8314, "port 465").
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::NoTls`] without a TLS configuration, or as `serve`.
+    pub async fn serve_implicit_tls(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        if self.shared.tls.is_none() {
+            return Err(ServerError::NoTls);
+        }
+        self.serve_inner(listener, shutdown, true).await
+    }
+
+    async fn serve_inner(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+        implicit_tls: bool,
+    ) -> Result<(), ServerError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let local = listener.local_addr().map_err(ServerError::Bind)?;
@@ -284,7 +347,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         backoff = Duration::from_millis(5);
-                        self.spawn_connection(&mut tasks, stream, peer, local, stop_rx.clone());
+                        self.spawn_connection(&mut tasks, stream, peer, local, stop_rx.clone(), implicit_tls);
                     }
                     Err(e) if is_transient(&e) => {
                         tracing::warn!(error = %e, "accept failed; backing off");
@@ -325,6 +388,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         peer: SocketAddr,
         local: SocketAddr,
         stop: watch::Receiver<bool>,
+        implicit_tls: bool,
     ) {
         let _ = stream.set_nodelay(true);
         let limits = &self.shared.config.limits;
@@ -356,9 +420,11 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
                 shared: &shared,
                 ip: peer.ip(),
             };
-            let result =
-                tracing::Instrument::instrument(drive(stream, info, shared.clone(), stop), span)
-                    .await;
+            let result = tracing::Instrument::instrument(
+                drive(stream, info, shared.clone(), stop, implicit_tls),
+                span,
+            )
+            .await;
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }

@@ -1,9 +1,31 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mtakit_proto::sasl::encode_base64;
 use mtakit_proto::{EnhancedCode, Reply};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// A byte stream the client can speak over: plain TCP or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
+
+fn invalid(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
+
+async fn tls_handshake(
+    stream: Box<dyn Stream>,
+    config: Arc<ClientConfig>,
+    server_name: &str,
+) -> std::io::Result<Box<dyn Stream>> {
+    let name = ServerName::try_from(server_name.to_owned()).map_err(invalid)?;
+    let tls = TlsConnector::from(config).connect(name, stream).await?;
+    Ok(Box::new(tls))
+}
 
 /// A raw SMTP client for tests: it sends exactly what you say and returns
 /// each reply typed, so a test can assert on codes, enhanced codes and
@@ -29,7 +51,7 @@ use tokio::net::TcpStream;
 /// ```
 #[derive(Debug)]
 pub struct TestClient {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     buf: Vec<u8>,
     greeting: Reply,
 }
@@ -43,6 +65,28 @@ impl TestClient {
     pub async fn connect(addr: SocketAddr) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
+        Self::greet(Box::new(stream)).await
+    }
+
+    /// Connects with TLS from the first byte (implicit TLS), verifying the
+    /// server's certificate for `server_name` with `config`, and reads the
+    /// greeting.
+    ///
+    /// # Errors
+    ///
+    /// If the connection, the handshake or the greeting fails.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        config: Arc<ClientConfig>,
+        server_name: &str,
+    ) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        let tls = tls_handshake(Box::new(stream), config, server_name).await?;
+        Self::greet(tls).await
+    }
+
+    async fn greet(stream: Box<dyn Stream>) -> std::io::Result<Self> {
         let mut client = Self {
             stream,
             buf: Vec::new(),
@@ -50,6 +94,43 @@ impl TestClient {
         };
         client.greeting = client.read_reply().await?;
         Ok(client)
+    }
+
+    /// Sends STARTTLS; on `220`, discards anything else buffered (so a
+    /// reply injected before TLS is never taken for one inside it), runs
+    /// the handshake and returns the `220`. Any other reply is returned
+    /// as it is, without a handshake.
+    ///
+    /// # Errors
+    ///
+    /// If the exchange or the handshake fails.
+    pub async fn starttls(
+        &mut self,
+        config: Arc<ClientConfig>,
+        server_name: &str,
+    ) -> std::io::Result<Reply> {
+        let reply = self.command("STARTTLS").await?;
+        if reply.code().get() == 220 {
+            self.upgrade_tls(config, server_name).await?;
+        }
+        Ok(reply)
+    }
+
+    /// Runs the TLS handshake now, after a `220` to a STARTTLS sent by hand,
+    /// first discarding anything buffered.
+    ///
+    /// # Errors
+    ///
+    /// If the handshake fails.
+    pub async fn upgrade_tls(
+        &mut self,
+        config: Arc<ClientConfig>,
+        server_name: &str,
+    ) -> std::io::Result<()> {
+        self.buf.clear();
+        let plain = std::mem::replace(&mut self.stream, Box::new(Closed));
+        self.stream = tls_handshake(plain, config, server_name).await?;
+        Ok(())
     }
 
     /// The greeting the server sent.
@@ -214,6 +295,42 @@ impl TestClient {
     /// As [`read_reply`](Self::read_reply).
     pub async fn quit(&mut self) -> std::io::Result<Reply> {
         self.command("QUIT").await
+    }
+}
+
+/// A placeholder stream during a TLS upgrade.
+#[derive(Debug)]
+struct Closed;
+
+impl AsyncRead for Closed {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Closed {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
     }
 }
 

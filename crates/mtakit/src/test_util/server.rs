@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use crate::message::Message;
 use crate::policy::{AcceptAll, Policy};
 use crate::server::Server;
 use crate::sink::MemorySink;
+use crate::tls::{TestPki, TlsScenario};
+use tokio_rustls::rustls::ServerConfig;
 
 /// How long [`TestServer::wait_for_messages`] waits by default.
 const DEFAULT_WAIT: Duration = Duration::from_secs(10);
@@ -52,6 +55,7 @@ pub struct TestServer {
     thread: Option<thread::JoinHandle<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     wait: Duration,
+    pki: Option<Arc<TestPki>>,
 }
 
 impl TestServer {
@@ -75,7 +79,19 @@ impl TestServer {
             authenticator: NoAuth,
             allow_insecure_auth: true,
             wait: DEFAULT_WAIT,
+            tls: None,
+            pki: None,
+            implicit_tls: false,
+            require_tls: false,
         }
+    }
+
+    /// The test PKI, when the server was started with
+    /// [`tls_self_signed`](TestServerBuilder::tls_self_signed) or
+    /// [`tls_scenario`](TestServerBuilder::tls_scenario); hand
+    /// [`TestPki::ca_pem`] to the client as its trust root.
+    pub fn pki(&self) -> Option<&TestPki> {
+        self.pki.as_deref()
     }
 
     /// The address to connect to.
@@ -171,9 +187,49 @@ pub struct TestServerBuilder<P = AcceptAll, A = NoAuth> {
     authenticator: A,
     allow_insecure_auth: bool,
     wait: Duration,
+    tls: Option<Arc<ServerConfig>>,
+    pki: Option<Arc<TestPki>>,
+    implicit_tls: bool,
+    require_tls: bool,
 }
 
 impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
+    /// Offers STARTTLS with this configuration.
+    pub fn tls(mut self, config: Arc<ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Offers STARTTLS with a certificate for `localhost`, `127.0.0.1` and
+    /// `::1` from a fresh [`TestPki`]; get its CA from
+    /// [`TestServer::pki`].
+    pub fn tls_self_signed(self) -> Self {
+        self.tls_scenario(TlsScenario::Valid)
+    }
+
+    /// Offers TLS in one of the [`TlsScenario`]s (expired certificate,
+    /// wrong host name, TLS 1.2 only, client certificate required), to
+    /// test how a client copes.
+    pub fn tls_scenario(mut self, scenario: TlsScenario) -> Self {
+        let pki = Arc::new(TestPki::new(&["localhost"]));
+        self.tls = Some(pki.scenario(scenario));
+        self.pki = Some(pki);
+        self
+    }
+
+    /// Speaks TLS from the first byte (implicit TLS, RFC 8314) instead of
+    /// offering STARTTLS. Needs a TLS configuration.
+    pub fn implicit_tls(mut self) -> Self {
+        self.implicit_tls = true;
+        self
+    }
+
+    /// Refuses MAIL until TLS is active.
+    pub fn require_tls(mut self) -> Self {
+        self.require_tls = true;
+        self
+    }
+
     /// The hostname in the greeting. Default `localhost`.
     pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
         self.hostname = hostname.into();
@@ -215,6 +271,10 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
             authenticator: self.authenticator,
             allow_insecure_auth: self.allow_insecure_auth,
             wait: self.wait,
+            tls: self.tls,
+            pki: self.pki,
+            implicit_tls: self.implicit_tls,
+            require_tls: self.require_tls,
         }
     }
 
@@ -228,11 +288,21 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
             authenticator,
             allow_insecure_auth: self.allow_insecure_auth,
             wait: self.wait,
+            tls: self.tls,
+            pki: self.pki,
+            implicit_tls: self.implicit_tls,
+            require_tls: self.require_tls,
         }
     }
 
     fn server(self, sink: MemorySink) -> Server<P, A, MemorySink> {
-        Server::builder()
+        let builder = Server::builder();
+        let builder = match self.tls {
+            Some(tls) => builder.tls(tls),
+            None => builder,
+        };
+        builder
+            .require_tls(self.require_tls)
             .hostname(self.hostname)
             .limits(self.limits)
             .extensions(self.extensions)
@@ -252,6 +322,8 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     pub fn start(self) -> TestServer {
         let sink = MemorySink::new();
         let wait = self.wait;
+        let pki = self.pki.clone();
+        let implicit_tls = self.implicit_tls;
         let server = self.server(sink.clone());
         let std_listener =
             std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -269,11 +341,14 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
                     .expect("tokio runtime");
                 rt.block_on(async move {
                     let listener = TcpListener::from_std(std_listener).expect("tokio listener");
-                    let _ = server
-                        .serve(listener, async {
-                            let _ = stopped.await;
-                        })
-                        .await;
+                    let stopped = async {
+                        let _ = stopped.await;
+                    };
+                    let _ = if implicit_tls {
+                        server.serve_implicit_tls(listener, stopped).await
+                    } else {
+                        server.serve(listener, stopped).await
+                    };
                 });
             })
             .expect("spawn the server thread");
@@ -284,6 +359,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
             thread: Some(thread),
             task: None,
             wait,
+            pki,
         }
     }
 
@@ -295,6 +371,8 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     pub async fn start_async(self) -> TestServer {
         let sink = MemorySink::new();
         let wait = self.wait;
+        let pki = self.pki.clone();
+        let implicit_tls = self.implicit_tls;
         let server = self.server(sink.clone());
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -302,11 +380,14 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = server
-                .serve(listener, async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            let _ = if implicit_tls {
+                server.serve_implicit_tls(listener, stopped).await
+            } else {
+                server.serve(listener, stopped).await
+            };
         });
         TestServer {
             addr,
@@ -315,6 +396,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
             thread: None,
             task: Some(task),
             wait,
+            pki,
         }
     }
 }
