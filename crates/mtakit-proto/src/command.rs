@@ -20,6 +20,8 @@ pub enum Command {
     Helo(Domain),
     /// `EHLO domain`
     Ehlo(Domain),
+    /// `LHLO domain` (LMTP, RFC 2033)
+    Lhlo(Domain),
     /// `MAIL FROM:<reverse-path> [parameters]`
     Mail {
         /// The sender, or the null path.
@@ -40,6 +42,14 @@ pub enum Command {
     },
     /// `DATA`
     Data,
+    /// `BDAT size [LAST]` (CHUNKING, RFC 3030): `size` octets of message
+    /// content follow the command line.
+    Bdat {
+        /// The chunk size in octets.
+        size: u64,
+        /// True for the last chunk.
+        last: bool,
+    },
     /// `RSET`
     Rset,
     /// `NOOP [string]`: the string is ignored (RFC 5321 §4.1.1.9).
@@ -70,6 +80,8 @@ impl Command {
         match self {
             Self::Helo(_) => "HELO",
             Self::Ehlo(_) => "EHLO",
+            Self::Lhlo(_) => "LHLO",
+            Self::Bdat { .. } => "BDAT",
             Self::Mail { .. } => "MAIL",
             Self::Rcpt { .. } => "RCPT",
             Self::Data => "DATA",
@@ -123,6 +135,8 @@ impl Command {
         match upper.as_str() {
             "HELO" => parse_hello(arg, "HELO").map(Self::Helo),
             "EHLO" => parse_hello(arg, "EHLO").map(Self::Ehlo),
+            "LHLO" => parse_hello(arg, "LHLO").map(Self::Lhlo),
+            "BDAT" => parse_bdat(arg),
             "MAIL" => {
                 let path = strip_keyword(arg, "FROM:")
                     .ok_or(CommandError::Syntax("MAIL FROM:<address>"))?;
@@ -171,7 +185,7 @@ impl Command {
                     initial_response,
                 })
             }
-            "SEND" | "SOML" | "SAML" | "TURN" | "ETRN" | "ATRN" | "BDAT" | "XCLIENT" => {
+            "SEND" | "SOML" | "SAML" | "TURN" | "ETRN" | "ATRN" | "XCLIENT" => {
                 Err(CommandError::NotImplemented(upper))
             }
             _ => Err(CommandError::Unrecognized(printable(verb))),
@@ -198,15 +212,35 @@ fn strip_keyword<'a>(arg: &'a str, keyword: &str) -> Option<&'a str> {
 }
 
 fn parse_hello(arg: &str, verb: &'static str) -> Result<Domain, CommandError> {
-    let syntax = if verb == "HELO" {
-        "HELO domain"
-    } else {
-        "EHLO domain"
+    let syntax = match verb {
+        "HELO" => "HELO domain",
+        "LHLO" => "LHLO domain",
+        _ => "EHLO domain",
     };
     if arg.is_empty() || arg.contains(' ') {
         return Err(CommandError::Syntax(syntax));
     }
     Domain::parse(arg).map_err(|_| CommandError::InvalidDomain)
+}
+
+/// `BDAT chunk-size [SP end-marker]` (RFC 3030 §2).
+fn parse_bdat(arg: &str) -> Result<Command, CommandError> {
+    const SYNTAX: &str = "BDAT chunk-size [LAST]";
+    let mut words = arg.split(' ');
+    let size = words.next().unwrap_or_default();
+    if size.is_empty() || size.len() > 20 || !size.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CommandError::Syntax(SYNTAX));
+    }
+    let size: u64 = size.parse().map_err(|_| CommandError::Syntax(SYNTAX))?;
+    let last = match words.next() {
+        None => false,
+        Some(w) if w.eq_ignore_ascii_case("LAST") => true,
+        Some(_) => return Err(CommandError::Syntax(SYNTAX)),
+    };
+    if words.next().is_some() {
+        return Err(CommandError::Syntax(SYNTAX));
+    }
+    Ok(Command::Bdat { size, last })
 }
 
 fn no_arg(arg: &str, cmd: Command, syntax: &'static str) -> Result<Command, CommandError> {
@@ -445,7 +479,7 @@ mod tests {
         assert_eq!(code(b"RCPT TO:foo@example.com, bar@example.com"), 501);
         assert_eq!(code(b"MAIL FROM:<a@b.c> FNORD=INVALID"), 555);
         assert_eq!(code(b"MAIL FROM:<a@b.c> SIZE=fnord"), 501);
-        assert_eq!(code(b"RCPT TO:<a@b.c> NOTIFY=NEVER"), 555);
+        assert_eq!(code(b"RCPT TO:<a@b.c> FOO=BAR"), 555);
         assert_eq!(code(b"MAIL FROM:<a@b.c>SIZE=10"), 501);
     }
 
@@ -495,6 +529,46 @@ mod tests {
         assert_eq!(code(b"TURN"), 502);
         let long = Command::parse(&[b'X'; 100]).unwrap_err().reply();
         assert!(long.text().len() < 60);
+    }
+
+    #[test]
+    fn bdat_and_lhlo() {
+        assert_eq!(
+            Command::parse(b"BDAT 100"),
+            Ok(Command::Bdat {
+                size: 100,
+                last: false
+            })
+        );
+        assert_eq!(
+            Command::parse(b"bdat 0 last"),
+            Ok(Command::Bdat {
+                size: 0,
+                last: true
+            })
+        );
+        assert_eq!(
+            Command::parse(b"BDAT 5 LAST "),
+            Ok(Command::Bdat {
+                size: 5,
+                last: true
+            })
+        );
+        for bad in [
+            &b"BDAT"[..],
+            b"BDAT x",
+            b"BDAT -1",
+            b"BDAT 1 FIRST",
+            b"BDAT 1 LAST x",
+            b"BDAT 99999999999999999999999",
+        ] {
+            assert_eq!(code(bad), 501, "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(matches!(
+            Command::parse(b"LHLO client.example"),
+            Ok(Command::Lhlo(_))
+        ));
+        assert_eq!(code(b"LHLO"), 501);
     }
 
     #[test]

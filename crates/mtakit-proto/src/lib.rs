@@ -25,7 +25,9 @@
 //! | [`command`] | [`Command`] and its parser |
 //! | [`address`] | RFC 5321 paths: [`ReversePath`], [`ForwardPath`], [`Mailbox`], [`Domain`] |
 //! | [`params`] | typed ESMTP parameters: [`MailParams`], [`RcptParams`] |
+//! | [`proxy`] | the PROXY protocol v1/v2 header parser |
 //! | [`data`] | the streaming DATA receiver |
+//! | [`bdat`] | the CHUNKING (BDAT) receiver |
 //! | [`sasl`] | AUTH PLAIN and LOGIN |
 //! | [`limits`] | [`Limits`], every bound with its RFC default |
 //! | [`session`] | the [`Session`] state machine, its events and decisions |
@@ -42,10 +44,11 @@
 //! | 6152 | 8BITMIME: `BODY=7BIT` / `BODY=8BITMIME`, 8-bit content byte-clean | done |
 //! | 6531 | SMTPUTF8: UTF-8 addresses when `SMTPUTF8` is given | done |
 //! | 4954, 4616 | AUTH PLAIN and LOGIN, initial response or `334`, `*` cancel | done |
+//! | 7628 | AUTH OAUTHBEARER, and XOAUTH2: the bearer token goes to the authenticator | done |
 //! | 3207 | STARTTLS: session side (discard pipelined plaintext, reset) | done; the TLS driver is planned |
-//! | 3030 | CHUNKING, BINARYMIME | planned |
+//! | 3030 | CHUNKING, BINARYMIME: BDAT chunks counted exactly, size enforced while streaming | done |
 //! | 3461 | DSN | planned |
-//! | 2033 | LMTP | planned |
+//! | 2033 | LMTP: LHLO, one reply per recipient after the message | done |
 //!
 //! # Stability
 //!
@@ -56,10 +59,12 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod bdat;
 pub mod command;
 pub mod data;
 pub mod limits;
 pub mod params;
+pub mod proxy;
 pub mod reply;
 pub mod sasl;
 pub mod session;

@@ -1,16 +1,40 @@
-//! ESMTP parameters of MAIL and RCPT (RFC 5321 §4.1.2 `Mail-parameters`),
-//! typed: SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531)
-//! and AUTH (RFC 4954 §5).
+//! ESMTP parameters of MAIL and RCPT (RFC 5321 §4.1.2 `Mail-parameters`
+//! and `Rcpt-parameters`), typed: SIZE (RFC 1870), BODY (RFC 6152,
+//! RFC 3030), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5), and the Delivery
+//! Status Notification parameters of RFC 3461: RET and ENVID on MAIL
+//! (§4.3, §4.4), NOTIFY and ORCPT on RCPT (§4.1, §4.2).
 //!
 //! The input is the rest of the command line after the path, as returned by
 //! [`ReversePath::parse`](crate::address::ReversePath::parse) or
 //! [`ForwardPath::parse`](crate::address::ForwardPath::parse). Items are
 //! `keyword[=value]`, separated by spaces; keywords match in any case.
+//!
+//! # xtext
+//!
+//! The values of AUTH, ENVID and ORCPT are xtext (RFC 3461 §4): `+XX` stands
+//! for the octet with hex value `XX`, and the parsed values hold the
+//! *decoded* text. RFC 3461 asks for upper-case hex digits; lower case is
+//! accepted too, for all three (`+2b` decodes like `+2B`). A `+` not
+//! followed by two hex digits (`+G1`, a trailing `+4`) is
+//! [`ParamError::Invalid`], and so is decoded text that is not UTF-8 or
+//! holds a control character.
+//!
+//! # Advertising
+//!
+//! Parsing does not know which extensions the server advertised: a session
+//! must itself refuse RET, ENVID, NOTIFY and ORCPT with `555` when it did
+//! not advertise `DSN`, as it does for the other parameters.
 
 use std::fmt;
 
 /// The longest item text echoed back in an error message, in characters.
 const MAX_ECHO: usize = 64;
+
+/// The longest decoded ENVID, in characters (RFC 3461 §4.4).
+const MAX_ENVID: usize = 100;
+
+/// The longest decoded ORCPT address, in octets (RFC 3461 §4.2).
+const MAX_ORCPT: usize = 500;
 
 /// The BODY parameter of MAIL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,13 +60,66 @@ pub struct MailParams {
     pub smtputf8: bool,
     /// `AUTH=<mailbox>` (xtext-decoded), or `AUTH=<>` as `Some("<>")`.
     pub auth: Option<String>,
+    /// `RET=FULL|HDRS` (RFC 3461 §4.3): how much of the message a failure
+    /// DSN returns.
+    pub ret: Option<Ret>,
+    /// `ENVID=<xtext>` (RFC 3461 §4.4): the envelope identifier, to be
+    /// quoted in any DSN. The value is xtext-decoded: 1 to 100 printable
+    /// ASCII characters (33 to 126; no space).
+    pub envid: Option<String>,
 }
 
-/// The parameters of a RCPT command. None are defined yet; DSN's NOTIFY and
-/// ORCPT come with RFC 3461 support.
+/// The RET parameter of MAIL (RFC 3461 §4.3): whether a failure DSN returns
+/// the whole message or only its headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ret {
+    /// `RET=FULL`: return the full message.
+    Full,
+    /// `RET=HDRS`: return the headers only.
+    Headers,
+}
+
+/// The NOTIFY parameter of RCPT (RFC 3461 §4.1): the conditions under which
+/// a DSN is wanted for the recipient.
+///
+/// All flags false is `NOTIFY=NEVER`. When RCPT carries no NOTIFY, the
+/// absent value is `None` in [`RcptParams::notify`], and the RFC leaves the
+/// default (`FAILURE` or `FAILURE,DELAY`) to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Notify {
+    /// `SUCCESS`: notify on successful delivery.
+    pub success: bool,
+    /// `FAILURE`: notify on failure to deliver.
+    pub failure: bool,
+    /// `DELAY`: notify on delayed delivery.
+    pub delay: bool,
+}
+
+/// The ORCPT parameter of RCPT (RFC 3461 §4.2): the original recipient
+/// address, as `addr-type;xtext`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Orcpt {
+    /// The address type, an atom such as `rfc822` or `utf-8` (RFC 6533),
+    /// kept as given (compare it ignoring case).
+    pub addr_type: String,
+    /// The original recipient, xtext-decoded; for addr-type `utf-8` the
+    /// `\x{HEX}` escapes of RFC 6533 §3 are decoded too. Never empty, at
+    /// most 500 octets and free of control characters.
+    pub address: String,
+}
+
+/// The parameters of a RCPT command.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct RcptParams {}
+pub struct RcptParams {
+    /// `NOTIFY=` (RFC 3461 §4.1).
+    pub notify: Option<Notify>,
+    /// `ORCPT=` (RFC 3461 §4.2).
+    pub orcpt: Option<Orcpt>,
+}
 
 /// Why the parameters did not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +164,97 @@ impl Body {
 impl fmt::Display for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Ret {
+    /// The value as written in `RET=` (RFC 3461 §4.3): `FULL` or `HDRS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ret::Full => "FULL",
+            Ret::Headers => "HDRS",
+        }
+    }
+}
+
+impl fmt::Display for Ret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Notify {
+    /// `NOTIFY=NEVER` (RFC 3461 §4.1): no DSN at all.
+    pub const fn never() -> Notify {
+        Notify::new(false, false, false)
+    }
+
+    /// The given conditions; all false is [`Notify::never`].
+    pub const fn new(success: bool, failure: bool, delay: bool) -> Notify {
+        Notify {
+            success,
+            failure,
+            delay,
+        }
+    }
+
+    /// Whether this is `NOTIFY=NEVER`: no condition is set.
+    pub const fn is_never(&self) -> bool {
+        !self.success && !self.failure && !self.delay
+    }
+}
+
+/// The canonical wire form of the value (RFC 3461 §4.1): `NEVER`, or the
+/// set conditions in the order `SUCCESS,FAILURE,DELAY`.
+impl fmt::Display for Notify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_never() {
+            return f.write_str("NEVER");
+        }
+        let words = [
+            (self.success, "SUCCESS"),
+            (self.failure, "FAILURE"),
+            (self.delay, "DELAY"),
+        ];
+        let mut sep = "";
+        for (_, word) in words.iter().filter(|(set, _)| *set) {
+            f.write_str(sep)?;
+            f.write_str(word)?;
+            sep = ",";
+        }
+        Ok(())
+    }
+}
+
+impl Orcpt {
+    /// An original recipient (RFC 3461 §4.2): `addr_type` is an atom such
+    /// as `rfc822`, `address` the plain (not xtext-encoded) address.
+    pub fn new(addr_type: impl Into<String>, address: impl Into<String>) -> Orcpt {
+        Orcpt {
+            addr_type: addr_type.into(),
+            address: address.into(),
+        }
+    }
+
+    /// Whether the address type is `utf-8` (RFC 6533), in any case.
+    pub fn is_utf8(&self) -> bool {
+        self.addr_type.eq_ignore_ascii_case("utf-8")
+    }
+}
+
+/// The wire form of the value (RFC 3461 §4.2): `addr-type;xtext`. The
+/// address is xtext-encoded with `+XX` (RFC 3461 §4), or for addr-type
+/// `utf-8` with the `\x{HEX}` escapes of RFC 6533 §3, so a parsed value
+/// round-trips.
+impl fmt::Display for Orcpt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.addr_type)?;
+        f.write_str(";")?;
+        if self.is_utf8() {
+            encode_utf8_xtext(&self.address, f)
+        } else {
+            encode_xtext(&self.address, f)
+        }
     }
 }
 
@@ -167,17 +335,46 @@ fn items(s: &str) -> Result<Vec<Item<'_>>, ParamError> {
 }
 
 /// Decodes RFC 3461 §4 xtext: `+XX` is the octet with hex value `XX`.
+///
+/// With `unicode_escapes` (ORCPT addr-type `utf-8`, RFC 6533 §3),
+/// `\x{HEX}` is also the Unicode scalar value `HEX` (1 to 6 hex digits),
+/// and any other backslash is rejected.
+///
 /// Decoded control characters and invalid UTF-8 are rejected.
-fn decode_xtext(s: &str) -> Option<String> {
+fn decode_xtext(s: &str, unicode_escapes: bool) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());
     let mut bytes = s.bytes();
     while let Some(b) = bytes.next() {
-        if b == b'+' {
-            let hi = hex_digit(bytes.next()?)?;
-            let lo = hex_digit(bytes.next()?)?;
-            out.push(hi << 4 | lo);
-        } else {
-            out.push(b);
+        match b {
+            b'+' => {
+                let hi = hex_digit(bytes.next()?)?;
+                let lo = hex_digit(bytes.next()?)?;
+                out.push(hi << 4 | lo);
+            }
+            b'\\' if unicode_escapes => {
+                if bytes.next()? != b'x' || bytes.next()? != b'{' {
+                    return None;
+                }
+                let mut code: u32 = 0;
+                let mut digits = 0;
+                loop {
+                    let b = bytes.next()?;
+                    if b == b'}' {
+                        break;
+                    }
+                    digits += 1;
+                    if digits > 6 {
+                        return None;
+                    }
+                    code = code << 4 | u32::from(hex_digit(b)?);
+                }
+                if digits == 0 {
+                    return None;
+                }
+                let mut buf = [0; 4];
+                out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut buf).as_bytes());
+            }
+            _ => out.push(b),
         }
     }
     let decoded = String::from_utf8(out).ok()?;
@@ -195,22 +392,65 @@ fn hex_digit(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
+/// Writes `s` as RFC 3461 §4 xtext: octets 33 to 126 but `+` and `=` as
+/// they are, any other as `+XX` (upper-case hex).
+fn encode_xtext(s: &str, out: &mut impl fmt::Write) -> fmt::Result {
+    for b in s.bytes() {
+        if (33..=126).contains(&b) && b != b'+' && b != b'=' {
+            out.write_char(char::from(b))?;
+        } else {
+            write!(out, "+{b:02X}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `s` as RFC 6533 §3 `utf-8-addr-xtext`: QCHAR (printable ASCII but
+/// `+`, `=` and `\`) as it is, any other character as `\x{HEX}`.
+fn encode_utf8_xtext(s: &str, out: &mut impl fmt::Write) -> fmt::Result {
+    for c in s.chars() {
+        if c.is_ascii_graphic() && !matches!(c, '+' | '=' | '\\') {
+            out.write_char(c)?;
+        } else {
+            write!(out, "\\x{{{:X}}}", u32::from(c))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `b` is RFC 5322 `atext`, the characters of an atom.
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+}
+
+/// The error for a repeated keyword.
+fn duplicate_item(keyword: &str) -> ParamError {
+    ParamError::Invalid(format!("Duplicate parameter {keyword}"))
+}
+
 impl MailParams {
     /// Parses the parameters of MAIL: the text after the reverse-path.
     ///
     /// Empty or blank text gives the defaults. Known keywords are `SIZE`,
-    /// `BODY`, `SMTPUTF8` and `AUTH`; any other is
-    /// [`ParamError::Unknown`]. A bad value, a missing or superfluous value,
-    /// a repeated keyword or a malformed item is [`ParamError::Invalid`].
+    /// `BODY`, `SMTPUTF8`, `AUTH`, and the DSN keywords `RET` and `ENVID`
+    /// (RFC 3461 §4.3, §4.4); any other is [`ParamError::Unknown`]. A bad
+    /// value, a missing or superfluous value, a repeated keyword or a
+    /// malformed item is [`ParamError::Invalid`]. Whether the extension of
+    /// a keyword was advertised is for the caller to check.
     ///
     /// ```
-    /// use mtakit_proto::params::{Body, MailParams, ParamError};
+    /// use mtakit_proto::params::{Body, MailParams, ParamError, Ret};
     ///
     /// let p = MailParams::parse(" SIZE=1000 body=8bitmime SMTPUTF8")?;
     /// assert_eq!(p.size, Some(1000));
     /// assert_eq!(p.body, Some(Body::EightBitMime));
     /// assert!(p.smtputf8);
     /// assert!(MailParams::parse("")?.is_empty());
+    ///
+    /// let p = MailParams::parse("RET=hdrs ENVID=QQ314159+2B1")?;
+    /// assert_eq!(p.ret, Some(Ret::Headers));
+    /// assert_eq!(p.envid.as_deref(), Some("QQ314159+1"));
+    /// assert!(matches!(MailParams::parse("RET=ALL"), Err(ParamError::Invalid(_))));
     ///
     /// let err = MailParams::parse("FNORD=INVALID").unwrap_err();
     /// assert!(matches!(err, ParamError::Unknown(_)));
@@ -228,12 +468,12 @@ impl MailParams {
                 "BODY" => params.body.is_some(),
                 "SMTPUTF8" => seen_smtputf8,
                 "AUTH" => params.auth.is_some(),
+                "RET" => params.ret.is_some(),
+                "ENVID" => params.envid.is_some(),
                 _ => return Err(unknown_item(item.text)),
             };
             if duplicate {
-                return Err(ParamError::Invalid(format!(
-                    "Duplicate parameter {keyword}"
-                )));
+                return Err(duplicate_item(&keyword));
             }
             match keyword.as_str() {
                 "SIZE" => params.size = Some(parse_size(item.value)?),
@@ -247,7 +487,9 @@ impl MailParams {
                     seen_smtputf8 = true;
                     params.smtputf8 = true;
                 }
-                _ => params.auth = Some(parse_auth(item.value)?),
+                "AUTH" => params.auth = Some(parse_auth(item.value)?),
+                "RET" => params.ret = Some(parse_ret(item.value)?),
+                _ => params.envid = Some(parse_envid(item.value)?),
             }
         }
         Ok(params)
@@ -255,7 +497,12 @@ impl MailParams {
 
     /// Whether no parameter was given.
     pub fn is_empty(&self) -> bool {
-        self.size.is_none() && self.body.is_none() && !self.smtputf8 && self.auth.is_none()
+        self.size.is_none()
+            && self.body.is_none()
+            && !self.smtputf8
+            && self.auth.is_none()
+            && self.ret.is_none()
+            && self.envid.is_none()
     }
 }
 
@@ -282,33 +529,135 @@ fn parse_body(value: Option<&str>) -> Result<Body, ParamError> {
 fn parse_auth(value: Option<&str>) -> Result<String, ParamError> {
     match value {
         Some("<>") => Ok("<>".to_owned()),
-        Some(v) => {
-            decode_xtext(v).ok_or_else(|| ParamError::Invalid("Invalid AUTH value".to_owned()))
-        }
+        Some(v) => decode_xtext(v, false)
+            .ok_or_else(|| ParamError::Invalid("Invalid AUTH value".to_owned())),
         None => Err(ParamError::Invalid("Missing AUTH value".to_owned())),
     }
+}
+
+/// RET (RFC 3461 §4.3): `FULL` or `HDRS`, in any case.
+fn parse_ret(value: Option<&str>) -> Result<Ret, ParamError> {
+    let value = value.unwrap_or_default();
+    if value.eq_ignore_ascii_case("FULL") {
+        Ok(Ret::Full)
+    } else if value.eq_ignore_ascii_case("HDRS") {
+        Ok(Ret::Headers)
+    } else {
+        Err(ParamError::Invalid("Invalid RET value".to_owned()))
+    }
+}
+
+/// ENVID (RFC 3461 §4.4): xtext decoding to 1 to 100 printable ASCII
+/// characters.
+fn parse_envid(value: Option<&str>) -> Result<String, ParamError> {
+    value
+        .and_then(|v| decode_xtext(v, false))
+        .filter(|v| (1..=MAX_ENVID).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| ParamError::Invalid("Invalid ENVID value".to_owned()))
+}
+
+/// NOTIFY (RFC 3461 §4.1): `NEVER`, or a non-empty comma-separated list of
+/// distinct `SUCCESS`, `FAILURE` and `DELAY`, in any case.
+fn parse_notify(value: Option<&str>) -> Result<Notify, ParamError> {
+    let bad = || ParamError::Invalid("Invalid NOTIFY value".to_owned());
+    let value = value.ok_or_else(bad)?;
+    let mut notify = Notify::never();
+    if value.eq_ignore_ascii_case("NEVER") {
+        return Ok(notify);
+    }
+    for word in value.split(',') {
+        let flag = if word.eq_ignore_ascii_case("SUCCESS") {
+            &mut notify.success
+        } else if word.eq_ignore_ascii_case("FAILURE") {
+            &mut notify.failure
+        } else if word.eq_ignore_ascii_case("DELAY") {
+            &mut notify.delay
+        } else {
+            return Err(bad());
+        };
+        if *flag {
+            return Err(bad());
+        }
+        *flag = true;
+    }
+    Ok(notify)
+}
+
+/// ORCPT (RFC 3461 §4.2): `addr-type;xtext`, the address decoding to 1 to
+/// 500 octets without control characters.
+fn parse_orcpt(value: Option<&str>) -> Result<Orcpt, ParamError> {
+    let bad = || ParamError::Invalid("Invalid ORCPT value".to_owned());
+    let (addr_type, xtext) = value.and_then(|v| v.split_once(';')).ok_or_else(bad)?;
+    if addr_type.is_empty() || !addr_type.bytes().all(is_atext) {
+        return Err(bad());
+    }
+    let unicode_escapes = addr_type.eq_ignore_ascii_case("utf-8");
+    let address = decode_xtext(xtext, unicode_escapes)
+        .filter(|a| (1..=MAX_ORCPT).contains(&a.len()))
+        .ok_or_else(bad)?;
+    Ok(Orcpt::new(addr_type, address))
 }
 
 impl RcptParams {
     /// Parses the parameters of RCPT: the text after the forward-path.
     ///
-    /// Empty or blank text gives the defaults. No keyword is supported
-    /// yet, so any well-formed item is [`ParamError::Unknown`]; a malformed
-    /// one is [`ParamError::Invalid`].
+    /// Empty or blank text gives the defaults. Known keywords are the DSN
+    /// keywords `NOTIFY` and `ORCPT` (RFC 3461 §4.1, §4.2); any other is
+    /// [`ParamError::Unknown`]. A bad or missing value, a repeated keyword
+    /// or a malformed item is [`ParamError::Invalid`]. Whether DSN was
+    /// advertised is for the caller to check.
+    ///
+    /// `NOTIFY` is `NEVER` or a list of distinct `SUCCESS`, `FAILURE` and
+    /// `DELAY`, in any case. `ORCPT` is `addr-type;xtext`; the address is
+    /// xtext-decoded (and for addr-type `utf-8`, RFC 6533, `\x{HEX}` too).
     ///
     /// ```
-    /// use mtakit_proto::params::{ParamError, RcptParams};
+    /// use mtakit_proto::params::RcptParams;
+    /// use mtakit_proto::params::{Notify, ParamError};
     ///
-    /// assert_eq!(RcptParams::parse(" ")?, RcptParams::default());
-    /// assert!(matches!(RcptParams::parse("NOTIFY=NEVER"), Err(ParamError::Unknown(_))));
+    /// let p = RcptParams::parse(" NOTIFY=failure,Success ORCPT=rfc822;b+2Bfoo@example.com")?;
+    /// assert_eq!(p.notify, Some(Notify::new(true, true, false)));
+    /// assert_eq!(p.notify.unwrap().to_string(), "SUCCESS,FAILURE");
+    /// let orcpt = p.orcpt.as_ref().unwrap();
+    /// assert_eq!(orcpt.addr_type, "rfc822");
+    /// assert_eq!(orcpt.address, "b+foo@example.com");
+    /// assert_eq!(orcpt.to_string(), "rfc822;b+2Bfoo@example.com");
+    ///
+    /// let p = RcptParams::parse("NOTIFY=NEVER ORCPT=utf-8;\\x{E9}t\\x{E9}@example.com")?;
+    /// assert!(p.notify.is_some_and(|n| n.is_never()));
+    /// assert_eq!(p.orcpt.unwrap().address, "été@example.com");
+    ///
+    /// assert!(RcptParams::parse(" ")?.is_empty());
+    /// assert!(matches!(RcptParams::parse("NOTIFY=NEVER,DELAY"), Err(ParamError::Invalid(_))));
+    /// assert!(matches!(RcptParams::parse("ORCPT=rfc822;a+0Db"), Err(ParamError::Invalid(_))));
+    /// assert!(matches!(RcptParams::parse("FOO=BAR"), Err(ParamError::Unknown(_))));
     /// assert!(matches!(RcptParams::parse("=x"), Err(ParamError::Invalid(_))));
     /// # Ok::<(), ParamError>(())
     /// ```
     pub fn parse(s: &str) -> Result<RcptParams, ParamError> {
-        match items(s)?.first() {
-            Some(item) => Err(unknown_item(item.text)),
-            None => Ok(RcptParams::default()),
+        let mut params = RcptParams::default();
+        for item in items(s)? {
+            let keyword = item.keyword.to_ascii_uppercase();
+            let duplicate = match keyword.as_str() {
+                "NOTIFY" => params.notify.is_some(),
+                "ORCPT" => params.orcpt.is_some(),
+                _ => return Err(unknown_item(item.text)),
+            };
+            if duplicate {
+                return Err(duplicate_item(&keyword));
+            }
+            if keyword == "NOTIFY" {
+                params.notify = Some(parse_notify(item.value)?);
+            } else {
+                params.orcpt = Some(parse_orcpt(item.value)?);
+            }
         }
+        Ok(params)
+    }
+
+    /// Whether no parameter was given.
+    pub fn is_empty(&self) -> bool {
+        self.notify.is_none() && self.orcpt.is_none()
     }
 }
 
@@ -328,6 +677,7 @@ mod tests {
             body,
             smtputf8,
             auth: auth.map(str::to_owned),
+            ..MailParams::default()
         }
     }
 
@@ -426,7 +776,14 @@ mod tests {
                 unknown("Invalid extension: \"FNORD=INVALID\""),
             ),
             ("SIZE=1 X-FOO", unknown("Invalid extension: \"X-FOO\"")),
-            ("RET=HDRS", unknown("Invalid extension: \"RET=HDRS\"")),
+            (
+                "NOTIFY=NEVER",
+                unknown("Invalid extension: \"NOTIFY=NEVER\""),
+            ),
+            (
+                "ORCPT=rfc822;a@b",
+                unknown("Invalid extension: \"ORCPT=rfc822;a@b\""),
+            ),
             ("=x", invalid("Invalid arguments: \"=x\"")),
             ("-X=1", invalid("Invalid arguments: \"-X=1\"")),
             ("SIZE=1=2", invalid("Invalid arguments: \"SIZE=1=2\"")),
@@ -447,19 +804,270 @@ mod tests {
         }
     }
 
+    fn dsn_mail(ret: Option<Ret>, envid: Option<&str>) -> MailParams {
+        MailParams {
+            ret,
+            envid: envid.map(str::to_owned),
+            ..MailParams::default()
+        }
+    }
+
     #[test]
-    fn rcpt() {
-        assert_eq!(RcptParams::parse(""), Ok(RcptParams::default()));
-        assert_eq!(RcptParams::parse("   "), Ok(RcptParams::default()));
+    fn dsn_mail_accepted() {
+        let full = Some(Ret::Full);
+        let hdrs = Some(Ret::Headers);
+        let max = "x".repeat(100);
+        let max_input = format!("ENVID={max}");
+        let max_encoded = format!("ENVID={}", "+2B".repeat(100));
+        let max_plus = "+".repeat(100);
+        let cases: Vec<(&str, MailParams)> = vec![
+            ("RET=FULL", dsn_mail(full, None)),
+            ("RET=HDRS", dsn_mail(hdrs, None)),
+            ("ret=full", dsn_mail(full, None)),
+            ("Ret=Hdrs", dsn_mail(hdrs, None)),
+            ("ENVID=QQ314159", dsn_mail(None, Some("QQ314159"))),
+            ("envid=a", dsn_mail(None, Some("a"))),
+            ("ENVID=a+2Bb", dsn_mail(None, Some("a+b"))),
+            ("ENVID=a+3Db", dsn_mail(None, Some("a=b"))),
+            // Lower-case hex is accepted, as for AUTH.
+            ("ENVID=a+2bb", dsn_mail(None, Some("a+b"))),
+            ("ENVID=+21+7E", dsn_mail(None, Some("!~"))),
+            ("ENVID=<id@host>", dsn_mail(None, Some("<id@host>"))),
+            (&max_input, dsn_mail(None, Some(&max))),
+            (&max_encoded, dsn_mail(None, Some(&max_plus))),
+            (" RET=HDRS  ENVID=x ", dsn_mail(hdrs, Some("x"))),
+            (
+                "SIZE=5 RET=FULL BODY=8BITMIME ENVID=e AUTH=<> SMTPUTF8",
+                MailParams {
+                    ret: full,
+                    envid: Some("e".to_owned()),
+                    ..mail(Some(5), Some(Body::EightBitMime), true, Some("<>"))
+                },
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(MailParams::parse(input), Ok(want), "{input:?}");
+        }
+        assert!(!MailParams::parse("RET=FULL").unwrap().is_empty());
+        assert!(!MailParams::parse("ENVID=x").unwrap().is_empty());
+    }
+
+    #[test]
+    fn dsn_mail_rejected() {
+        let ret = invalid("Invalid RET value");
+        let envid = invalid("Invalid ENVID value");
+        let long = format!("ENVID={}", "x".repeat(101));
+        let long_encoded = format!("ENVID={}", "+2B".repeat(101));
         let cases: Vec<(&str, ParamError)> = vec![
+            ("RET", ret.clone()),
+            ("RET=", invalid("Invalid arguments: \"RET=\"")),
+            ("RET=ALL", ret.clone()),
+            ("RET=HEADERS", ret.clone()),
+            ("RET=FULLHDRS", ret.clone()),
+            ("RET=FULL,HDRS", ret.clone()),
+            ("RET=FULL RET=HDRS", invalid("Duplicate parameter RET")),
+            ("ret=full RET=FULL", invalid("Duplicate parameter RET")),
+            ("ENVID", envid.clone()),
+            ("ENVID=", invalid("Invalid arguments: \"ENVID=\"")),
+            ("ENVID=a+0Db", envid.clone()),
+            ("ENVID=+0D", envid.clone()),
+            ("ENVID=+0D+0A", envid.clone()),
+            ("ENVID=a+00", envid.clone()),
+            ("ENVID=a+7F", envid.clone()),
+            ("ENVID=a+20b", envid.clone()),
+            ("ENVID=a+09b", envid.clone()),
+            ("ENVID=ü", envid.clone()),
+            ("ENVID=+C3+BC", envid.clone()),
+            ("ENVID=a+FF", envid.clone()),
+            ("ENVID=a+G1", envid.clone()),
+            ("ENVID=a+4", envid.clone()),
+            ("ENVID=a+", envid.clone()),
+            ("ENVID=+", envid.clone()),
+            (&long, envid.clone()),
+            (&long_encoded, envid.clone()),
+            ("ENVID=a ENVID=a", invalid("Duplicate parameter ENVID")),
+            ("ENVID=a=b", invalid("Invalid arguments: \"ENVID=a=b\"")),
+            ("ENVID=a\u{0}", invalid("Invalid character in parameters")),
+        ];
+        for (input, want) in cases {
+            assert_eq!(MailParams::parse(input), Err(want), "{input:?}");
+        }
+    }
+
+    fn rcpt(notify: Option<Notify>, orcpt: Option<(&str, &str)>) -> RcptParams {
+        RcptParams {
+            notify,
+            orcpt: orcpt.map(|(t, a)| Orcpt::new(t, a)),
+        }
+    }
+
+    #[test]
+    fn rcpt_accepted() {
+        let n = |s, f, d| Some(Notify::new(s, f, d));
+        let never = Some(Notify::never());
+        let max = format!("{}@b", "a".repeat(498));
+        let max_input = format!("ORCPT=rfc822;{max}");
+        let max_utf8 = "ü".repeat(250);
+        let max_utf8_encoded = format!("ORCPT=rfc822;{}", "+C3+BC".repeat(250));
+        let cases: Vec<(&str, RcptParams)> = vec![
+            ("", RcptParams::default()),
+            ("   ", RcptParams::default()),
+            ("NOTIFY=NEVER", rcpt(never, None)),
+            ("notify=never", rcpt(never, None)),
+            ("NOTIFY=SUCCESS", rcpt(n(true, false, false), None)),
+            ("NOTIFY=FAILURE", rcpt(n(false, true, false), None)),
+            ("NOTIFY=DELAY", rcpt(n(false, false, true), None)),
+            ("NOTIFY=success,failure", rcpt(n(true, true, false), None)),
+            ("NOTIFY=Delay,Failure", rcpt(n(false, true, true), None)),
             (
-                "NOTIFY=NEVER",
-                unknown("Invalid extension: \"NOTIFY=NEVER\""),
+                "NOTIFY=DELAY,SUCCESS,FAILURE",
+                rcpt(n(true, true, true), None),
+            ),
+            ("ORCPT=rfc822;a@b.c", rcpt(None, Some(("rfc822", "a@b.c")))),
+            ("orcpt=RFC822;A@B.C", rcpt(None, Some(("RFC822", "A@B.C")))),
+            (
+                "ORCPT=rfc822;a+2Bb@c",
+                rcpt(None, Some(("rfc822", "a+b@c"))),
+            ),
+            // Lower-case hex is accepted, as for AUTH.
+            (
+                "ORCPT=rfc822;a+2bb@c",
+                rcpt(None, Some(("rfc822", "a+b@c"))),
             ),
             (
-                " ORCPT=rfc822;a@b.c ",
-                unknown("Invalid extension: \"ORCPT=rfc822;a@b.c\""),
+                "ORCPT=rfc822;\"a+20b\"@c",
+                rcpt(None, Some(("rfc822", "\"a b\"@c"))),
             ),
+            (
+                "ORCPT=rfc822;a+3Db;c",
+                rcpt(None, Some(("rfc822", "a=b;c"))),
+            ),
+            ("ORCPT=rfc822;+C3+BC@x", rcpt(None, Some(("rfc822", "ü@x")))),
+            // `\x{...}` is only an escape for utf-8.
+            (
+                "ORCPT=rfc822;\\x{41}@b",
+                rcpt(None, Some(("rfc822", "\\x{41}@b"))),
+            ),
+            (
+                "ORCPT=x-local;local-user",
+                rcpt(None, Some(("x-local", "local-user"))),
+            ),
+            (
+                "ORCPT=utf-8;\\x{E9}t\\x{e9}@example.com",
+                rcpt(None, Some(("utf-8", "été@example.com"))),
+            ),
+            (
+                "ORCPT=UTF-8;\\x{1F600}\\x{5C}\\x{2B}@x",
+                rcpt(None, Some(("UTF-8", "😀\\+@x"))),
+            ),
+            (
+                "ORCPT=utf-8;été@example.com",
+                rcpt(None, Some(("utf-8", "été@example.com"))),
+            ),
+            ("ORCPT=utf-8;a+2Bb@c", rcpt(None, Some(("utf-8", "a+b@c")))),
+            (&max_input, rcpt(None, Some(("rfc822", &max)))),
+            (&max_utf8_encoded, rcpt(None, Some(("rfc822", &max_utf8)))),
+            (
+                " NOTIFY=SUCCESS   ORCPT=rfc822;a@b ",
+                rcpt(n(true, false, false), Some(("rfc822", "a@b"))),
+            ),
+            (
+                "ORCPT=rfc822;a@b NOTIFY=NEVER",
+                rcpt(never, Some(("rfc822", "a@b"))),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(RcptParams::parse(input), Ok(want), "{input:?}");
+        }
+        assert!(RcptParams::parse(" ").unwrap().is_empty());
+        assert!(RcptParams::default().is_empty());
+        assert!(!RcptParams::parse("NOTIFY=NEVER").unwrap().is_empty());
+        assert!(!RcptParams::parse("ORCPT=rfc822;a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rcpt_rejected() {
+        let notify = invalid("Invalid NOTIFY value");
+        let orcpt = invalid("Invalid ORCPT value");
+        let long = format!("ORCPT=rfc822;{}@b", "a".repeat(499));
+        let long_utf8 = format!("ORCPT=utf-8;a{}", "\\x{FC}".repeat(250));
+        let cases: Vec<(&str, ParamError)> = vec![
+            ("NOTIFY", notify.clone()),
+            ("NOTIFY=", invalid("Invalid arguments: \"NOTIFY=\"")),
+            ("NOTIFY=FOO", notify.clone()),
+            ("NOTIFY=NEVER,SUCCESS", notify.clone()),
+            ("NOTIFY=SUCCESS,NEVER", notify.clone()),
+            ("NOTIFY=NEVER,NEVER", notify.clone()),
+            ("NOTIFY=SUCCESS,SUCCESS", notify.clone()),
+            ("NOTIFY=failure,FAILURE", notify.clone()),
+            ("NOTIFY=SUCCESS,", notify.clone()),
+            ("NOTIFY=,SUCCESS", notify.clone()),
+            ("NOTIFY=SUCCESS,,DELAY", notify.clone()),
+            ("NOTIFY=,", notify.clone()),
+            ("NOTIFY=SUCCESS;FAILURE", notify.clone()),
+            ("NOTIFY=SUCCESS,FAILURE,DELAY,FOO", notify.clone()),
+            (
+                "NOTIFY=NEVER NOTIFY=NEVER",
+                invalid("Duplicate parameter NOTIFY"),
+            ),
+            (
+                "notify=delay NOTIFY=SUCCESS",
+                invalid("Duplicate parameter NOTIFY"),
+            ),
+            ("ORCPT", orcpt.clone()),
+            ("ORCPT=", invalid("Invalid arguments: \"ORCPT=\"")),
+            ("ORCPT=rfc822", orcpt.clone()),
+            ("ORCPT=a@b", orcpt.clone()),
+            ("ORCPT=;a@b", orcpt.clone()),
+            ("ORCPT=rfc822;", orcpt.clone()),
+            ("ORCPT=rf(c);a@b", orcpt.clone()),
+            ("ORCPT=rf@c;a@b", orcpt.clone()),
+            ("ORCPT=rfc.822;a@b", orcpt.clone()),
+            ("ORCPT=ü;a@b", orcpt.clone()),
+            ("ORCPT=rfc822;a+0Db", orcpt.clone()),
+            ("ORCPT=rfc822;a+0D+0Ab", orcpt.clone()),
+            ("ORCPT=rfc822;a+00b", orcpt.clone()),
+            ("ORCPT=rfc822;a+7F", orcpt.clone()),
+            ("ORCPT=rfc822;a+C2+85", orcpt.clone()),
+            ("ORCPT=rfc822;a+FF", orcpt.clone()),
+            ("ORCPT=rfc822;a+G1", orcpt.clone()),
+            ("ORCPT=rfc822;a+4", orcpt.clone()),
+            ("ORCPT=rfc822;a+", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{D800}", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{110000}", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{0000041}", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{}", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{41", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{4G}", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x41", orcpt.clone()),
+            ("ORCPT=utf-8;a\\X{41}", orcpt.clone()),
+            ("ORCPT=utf-8;a\\y", orcpt.clone()),
+            ("ORCPT=utf-8;a\\", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{D}b", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{0}b", orcpt.clone()),
+            ("ORCPT=utf-8;a\\x{85}b", orcpt.clone()),
+            ("ORCPT=utf-8;a+0Db", orcpt.clone()),
+            (&long, orcpt.clone()),
+            (&long_utf8, orcpt.clone()),
+            (
+                "ORCPT=rfc822;a ORCPT=rfc822;b",
+                invalid("Duplicate parameter ORCPT"),
+            ),
+            (
+                "ORCPT=rfc822;a=b",
+                invalid("Invalid arguments: \"ORCPT=rfc822;a=b\""),
+            ),
+            (
+                "ORCPT=rfc822;a\rb",
+                invalid("Invalid character in parameters"),
+            ),
+            ("FOO=BAR", unknown("Invalid extension: \"FOO=BAR\"")),
+            (
+                "NOTIFY=NEVER FOO=BAR",
+                unknown("Invalid extension: \"FOO=BAR\""),
+            ),
+            ("RET=FULL", unknown("Invalid extension: \"RET=FULL\"")),
+            ("ENVID=x", unknown("Invalid extension: \"ENVID=x\"")),
             ("SIZE=1", unknown("Invalid extension: \"SIZE=1\"")),
             ("FOO", unknown("Invalid extension: \"FOO\"")),
             ("=", invalid("Invalid arguments: \"=\"")),
@@ -467,10 +1075,42 @@ mod tests {
             ("FOO=\u{0}", invalid("Invalid character in parameters")),
             ("FOO=a\u{7f}", invalid("Invalid character in parameters")),
             ("FOO=1 =x", invalid("Invalid arguments: \"=x\"")),
+            ("NOTIFY=NEVER =x", invalid("Invalid arguments: \"=x\"")),
         ];
         for (input, want) in cases {
             assert_eq!(RcptParams::parse(input), Err(want), "{input:?}");
         }
+    }
+
+    #[test]
+    fn dsn_display() {
+        assert_eq!(Ret::Full.to_string(), "FULL");
+        assert_eq!(Ret::Headers.to_string(), "HDRS");
+        assert_eq!(Ret::Headers.as_str(), "HDRS");
+        let cases = [
+            (Notify::never(), "NEVER"),
+            (Notify::new(true, false, false), "SUCCESS"),
+            (Notify::new(false, true, false), "FAILURE"),
+            (Notify::new(false, false, true), "DELAY"),
+            (Notify::new(true, true, false), "SUCCESS,FAILURE"),
+            (Notify::new(false, true, true), "FAILURE,DELAY"),
+            (Notify::new(true, false, true), "SUCCESS,DELAY"),
+            (Notify::new(true, true, true), "SUCCESS,FAILURE,DELAY"),
+        ];
+        for (notify, want) in cases {
+            assert_eq!(notify.to_string(), want);
+            assert_eq!(notify.is_never(), want == "NEVER");
+        }
+        assert_eq!(
+            Orcpt::new("rfc822", "a+b=c d@ü").to_string(),
+            "rfc822;a+2Bb+3Dc+20d@+C3+BC"
+        );
+        assert_eq!(
+            Orcpt::new("UTF-8", "a+b=c\\d@ü😀").to_string(),
+            "UTF-8;a\\x{2B}b\\x{3D}c\\x{5C}d@\\x{FC}\\x{1F600}"
+        );
+        assert!(Orcpt::new("Utf-8", "x").is_utf8());
+        assert!(!Orcpt::new("utf8", "x").is_utf8());
     }
 
     #[test]
@@ -511,6 +1151,52 @@ mod tests {
         #[test]
         fn never_panics_smtpish(s in "[<>@.\"\\\\ a-zA-Z0-9:\\[\\]=+-]{0,300}") {
             check(&s)?;
+        }
+
+        #[test]
+        fn never_panics_dsn(
+            s in "((NOTIFY|ORCPT|RET|ENVID|notify|orcpt)(=[a-zA-Z0-9;,+{}\\\\@.\"ü-]{0,30})? ?){0,4}"
+        ) {
+            check(&s)?;
+        }
+
+        #[test]
+        fn never_panics_utf8_orcpt(s in "[\\\\x{}0-9A-Fa-f+@]{0,40}") {
+            check(&format!("ORCPT=utf-8;{s}"))?;
+            check(&format!("ORCPT=rfc822;{s}"))?;
+        }
+
+        #[test]
+        fn notify_round_trip(success: bool, failure: bool, delay: bool) {
+            let notify = Notify::new(success, failure, delay);
+            let p = RcptParams::parse(&format!("NOTIFY={notify}")).unwrap();
+            prop_assert_eq!(p.notify, Some(notify));
+            let lower = format!("NOTIFY={}", notify.to_string().to_lowercase());
+            prop_assert_eq!(RcptParams::parse(&lower).unwrap().notify, Some(notify));
+        }
+
+        #[test]
+        fn orcpt_round_trip(
+            addr_type in "[a-zA-Z0-9][a-zA-Z0-9+_-]{0,10}|utf-8|UTF-8",
+            address in "[ -~ü€😀]{1,100}",
+        ) {
+            let orcpt = Orcpt::new(addr_type, address);
+            let p = RcptParams::parse(&format!("ORCPT={orcpt}")).unwrap();
+            prop_assert_eq!(p.orcpt, Some(orcpt));
+        }
+
+        #[test]
+        fn envid_round_trip(envid in "[!-~]{1,100}") {
+            let mut encoded = String::new();
+            encode_xtext(&envid, &mut encoded).unwrap();
+            let p = MailParams::parse(&format!("ENVID={encoded}")).unwrap();
+            prop_assert_eq!(p.envid, Some(envid));
+        }
+
+        #[test]
+        fn ret_round_trip(full: bool) {
+            let ret = if full { Ret::Full } else { Ret::Headers };
+            prop_assert_eq!(MailParams::parse(&format!("RET={ret}")).unwrap().ret, Some(ret));
         }
 
         #[test]

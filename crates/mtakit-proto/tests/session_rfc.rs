@@ -109,7 +109,8 @@ fn greeting_helo_ehlo_and_quit_wire_lines() {
     assert_eq!(
         h.send("EHLO client.test").to_string(),
         "250-localhost\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-8BITMIME\r\n\
-         250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 HELP\r\n"
+         250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250-BINARYMIME\r\n\
+         250-DSN\r\n250 HELP\r\n"
     );
     assert_eq!(
         h.send("QUIT").to_string(),
@@ -143,6 +144,9 @@ fn starttls_is_advertised_only_when_tls_is_available() {
             "8BITMIME",
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
+            "CHUNKING",
+            "BINARYMIME",
+            "DSN",
             "STARTTLS",
             "HELP"
         ]

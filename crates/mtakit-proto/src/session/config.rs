@@ -24,6 +24,15 @@ pub struct Extensions {
     pub smtputf8: bool,
     /// `ENHANCEDSTATUSCODES` (RFC 2034). When off, replies carry none.
     pub enhanced_status_codes: bool,
+    /// `CHUNKING` (RFC 3030): the BDAT command. When off, BDAT gets
+    /// `502 5.5.1`.
+    pub chunking: bool,
+    /// `BINARYMIME` (RFC 3030), offered only with CHUNKING. When off,
+    /// `BODY=BINARYMIME` gets `555 5.5.4`.
+    pub binarymime: bool,
+    /// `DSN` (RFC 3461). When off, RET, ENVID, NOTIFY and ORCPT get
+    /// `555 5.5.4`.
+    pub dsn: bool,
     /// `STARTTLS` (RFC 3207), offered only when the driver can do TLS
     /// ([`SessionConfig::tls_available`]) and TLS is not yet active.
     pub starttls: bool,
@@ -46,6 +55,9 @@ impl Default for Extensions {
             eight_bit_mime: true,
             smtputf8: true,
             enhanced_status_codes: true,
+            chunking: true,
+            binarymime: true,
+            dsn: true,
             starttls: true,
             auth: true,
             help: true,
@@ -84,6 +96,9 @@ pub struct SessionConfig {
     pub require_tls: bool,
     /// MAIL requires a successful AUTH first (`530 5.7.0`).
     pub require_auth: bool,
+    /// Speak LMTP (RFC 2033): LHLO instead of HELO/EHLO, and one reply per
+    /// recipient after the message.
+    pub lmtp: bool,
 }
 
 impl SessionConfig {
@@ -99,6 +114,7 @@ impl SessionConfig {
             tls_available: false,
             require_tls: false,
             require_auth: false,
+            lmtp: false,
         }
     }
 }

@@ -31,6 +31,16 @@ pub enum Event {
     Close,
 }
 
+impl Event {
+    /// The reply, for [`Event::Reply`].
+    pub fn as_reply(&self) -> Option<&Reply> {
+        match self {
+            Self::Reply(reply) => Some(reply),
+            _ => None,
+        }
+    }
+}
+
 /// A decision the application must make before the session goes on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -38,11 +48,11 @@ pub enum Pending {
     /// A client connected. Accept gives the `220` greeting; reject gives
     /// `554` and closes.
     Connect,
-    /// HELO or EHLO with this name.
+    /// HELO, EHLO or LHLO with this name.
     Helo {
         /// The name the client gave.
         name: Domain,
-        /// True for EHLO.
+        /// True for EHLO and LHLO.
         extended: bool,
     },
     /// STARTTLS.
@@ -71,7 +81,7 @@ pub enum Pending {
         /// Its parameters.
         params: RcptParams,
     },
-    /// DATA, before the `354`.
+    /// DATA, before the `354`, or the first BDAT of a transaction.
     Data,
     /// VRFY with this argument. Accept gives `252 2.5.2`.
     Vrfy {
@@ -230,6 +240,9 @@ pub enum ApiMisuse {
     NoPendingDecision,
     /// `tls_established` was called without a STARTTLS in progress.
     NoTlsHandshake,
+    /// `decide_each` was given a number of verdicts other than the number
+    /// of recipients, or was used outside an LMTP delivery.
+    WrongVerdictCount,
 }
 
 impl fmt::Display for ApiMisuse {
@@ -237,6 +250,7 @@ impl fmt::Display for ApiMisuse {
         f.write_str(match self {
             Self::NoPendingDecision => "no decision is pending",
             Self::NoTlsHandshake => "no TLS handshake is in progress",
+            Self::WrongVerdictCount => "one verdict per recipient is needed for an LMTP delivery",
         })
     }
 }

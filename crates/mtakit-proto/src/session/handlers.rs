@@ -1,6 +1,7 @@
 //! What the session does with each command, SASL line, end of data and
 //! verdict.
 
+use crate::bdat::ChunkReceiver;
 use crate::command::Command;
 use crate::data::{DataOutcome, DataReceiver};
 use crate::reply::{Reply, ReplyCode};
@@ -33,26 +34,15 @@ impl Session {
             return self.error(r::LINE_TOO_LONG);
         }
         match cmd {
-            Command::Helo(name) => self.ask(
-                Awaiting::Helo(Pending::Helo {
-                    name: name.clone(),
-                    extended: false,
-                }),
-                Pending::Helo {
-                    name,
-                    extended: false,
-                },
-            ),
-            Command::Ehlo(name) => self.ask(
-                Awaiting::Helo(Pending::Helo {
-                    name: name.clone(),
-                    extended: true,
-                }),
-                Pending::Helo {
-                    name,
-                    extended: true,
-                },
-            ),
+            Command::Helo(_) | Command::Ehlo(_) if self.config.lmtp => {
+                self.error(r::LMTP_NEEDS_LHLO);
+            }
+            Command::Lhlo(_) if !self.config.lmtp => {
+                self.error(crate::CommandError::Unrecognized("LHLO".into()).reply());
+            }
+            Command::Helo(name) => self.hello(name, Greeting::Helo),
+            Command::Ehlo(name) => self.hello(name, Greeting::Ehlo),
+            Command::Lhlo(name) => self.hello(name, Greeting::Lhlo),
             Command::Mail {
                 reverse_path,
                 params,
@@ -100,6 +90,9 @@ impl Session {
                 if has_params && !self.info.is_esmtp() {
                     return self.error(r::NO_EXTENSIONS);
                 }
+                if let Some(reply) = self.unsupported_rcpt_param(&params) {
+                    return self.error(reply);
+                }
                 if !forward_path.is_ascii() && !envelope.mail_params.smtputf8 {
                     return self.reply(r::NON_ASCII);
                 }
@@ -115,13 +108,17 @@ impl Session {
             Command::Data => match &self.info.envelope {
                 None => self.error(r::bad_sequence(&verb_text, "send MAIL and RCPT first")),
                 Some(e) if e.recipients.is_empty() => self.error(r::NO_RECIPIENTS),
+                Some(_) if self.chunks.is_some() => {
+                    self.error(r::bad_sequence(&verb_text, "BDAT transfer in progress"));
+                }
+                Some(e) if e.mail_params.body == Some(crate::params::Body::BinaryMime) => {
+                    self.error(r::bad_sequence(&verb_text, "BODY=BINARYMIME needs BDAT"));
+                }
                 Some(_) => self.ask(Awaiting::Data, Pending::Data),
             },
+            Command::Bdat { size, last } => self.bdat(&verb_text, size, last),
             Command::Rset => {
-                if self.phase == Phase::Mail {
-                    self.phase = Phase::Ready;
-                }
-                self.info.envelope = None;
+                self.end_transaction();
                 self.reply(r::OK_RSET);
             }
             Command::Noop => self.reply(r::OK_NOOP),
@@ -165,7 +162,9 @@ impl Session {
         if params.body.is_some() && !self.extensions.eight_bit_mime {
             return unknown("BODY");
         }
-        if params.body == Some(crate::params::Body::BinaryMime) {
+        if params.body == Some(crate::params::Body::BinaryMime)
+            && !(self.extensions.binarymime && self.extensions.chunking)
+        {
             return unknown("BODY=BINARYMIME");
         }
         if params.smtputf8 && !self.extensions.smtputf8 {
@@ -174,7 +173,34 @@ impl Session {
         if params.auth.is_some() && !self.auth_offered() {
             return unknown("AUTH");
         }
+        if !self.extensions.dsn {
+            if params.ret.is_some() {
+                return unknown("RET");
+            }
+            if params.envid.is_some() {
+                return unknown("ENVID");
+            }
+        }
         None
+    }
+
+    /// RCPT parameters of an extension that is switched off.
+    fn unsupported_rcpt_param(&self, params: &crate::params::RcptParams) -> Option<Reply> {
+        let what = if self.extensions.dsn {
+            return None;
+        } else if params.notify.is_some() {
+            "NOTIFY"
+        } else if params.orcpt.is_some() {
+            "ORCPT"
+        } else {
+            return None;
+        };
+        Reply::new(
+            ReplyCode::PARAMS_NOT_RECOGNIZED.get(),
+            Some(crate::EnhancedCode::INVALID_ARGUMENTS),
+            format!("Invalid extension: \"{what}\""),
+        )
+        .ok()
     }
 
     /// AUTH is advertised and usable now.
@@ -216,6 +242,79 @@ impl Session {
         );
     }
 
+    /// HELO, EHLO or LHLO: ask the policy.
+    fn hello(&mut self, name: crate::Domain, greeting: Greeting) {
+        let pending = Pending::Helo {
+            name: name.clone(),
+            extended: greeting != Greeting::Helo,
+        };
+        self.ask(Awaiting::Helo { name, greeting }, pending);
+    }
+
+    /// `BDAT size [LAST]`. The chunk's octets follow the command line, so
+    /// they are consumed even when the command is refused: they are never
+    /// read as commands.
+    fn bdat(&mut self, verb: &str, size: u64, last: bool) {
+        let refusal = if !self.extensions.chunking {
+            Some(r::BDAT_UNAVAILABLE)
+        } else {
+            match &self.info.envelope {
+                None => Some(r::bad_sequence(verb, "send MAIL and RCPT first")),
+                Some(e) if e.recipients.is_empty() => Some(r::NO_RECIPIENTS),
+                Some(_) => None,
+            }
+        };
+        if let Some(reply) = refusal {
+            self.error(reply);
+            return self.discard_chunk(size);
+        }
+        if self.chunks.is_some() {
+            self.start_chunk(size, last);
+        } else {
+            self.ask(Awaiting::Bdat { size, last }, Pending::Data);
+        }
+    }
+
+    fn discard_chunk(&mut self, size: u64) {
+        if size > 0 && !self.is_closed() {
+            self.mode = Mode::BdatDiscard { remaining: size };
+        }
+    }
+
+    fn start_chunk(&mut self, size: u64, last: bool) {
+        if let Some(chunks) = self.chunks.as_mut() {
+            chunks.begin_chunk(size);
+        }
+        self.mode = Mode::Bdat { last };
+        if size == 0 {
+            self.chunk_complete(last);
+        }
+    }
+
+    /// All octets of a BDAT chunk arrived.
+    pub(crate) fn chunk_complete(&mut self, last: bool) {
+        self.mode = Mode::Command;
+        let Some(chunks) = self.chunks.as_ref() else {
+            return;
+        };
+        if last {
+            let outcome = self.chunks.take().map(|c| c.finish());
+            if let Some(outcome) = outcome {
+                self.end_of_data(outcome);
+            }
+        } else if chunks.is_oversized() {
+            self.end_transaction();
+            self.reply(r::TOO_BIG);
+        } else {
+            let text = format!("{} octets received", chunks.size());
+            self.reply(Reply::owned(
+                ReplyCode::OK,
+                Some(crate::EnhancedCode::SUCCESS),
+                text,
+            ));
+        }
+    }
+
     /// The policy allowed AUTH: start the exchange.
     fn start_sasl(&mut self, mechanism: Mechanism, initial: Option<String>) {
         match (mechanism, initial) {
@@ -233,6 +332,11 @@ impl Session {
                     LOGIN_USERNAME_PROMPT,
                 ));
             }
+            (m, Some(ir)) => self.sasl_line(SaslStep::TokenResponse(m), ir.as_bytes()),
+            (m, None) => {
+                self.mode = Mode::Sasl(SaslStep::TokenResponse(m));
+                self.reply(Reply::fixed(ReplyCode::AUTH_CONTINUE, None, ""));
+            }
         }
     }
 
@@ -245,6 +349,18 @@ impl Session {
             return self.error(r::SASL_GARBLED);
         };
         let credentials = match step {
+            SaslStep::TokenFailure => return self.auth_failed(None),
+            SaslStep::TokenResponse(m) => {
+                let decoded = if m == Mechanism::XOAuth2 {
+                    sasl::decode_xoauth2(line)
+                } else {
+                    sasl::decode_oauthbearer(line)
+                };
+                match decoded {
+                    Ok(c) => c,
+                    Err(_) => return self.error(r::SASL_GARBLED),
+                }
+            }
             SaslStep::PlainResponse => match sasl::decode_plain(line) {
                 Ok(c) => c,
                 Err(_) => return self.error(r::SASL_GARBLED),
@@ -287,15 +403,22 @@ impl Session {
     pub(crate) fn end_of_data(&mut self, outcome: DataOutcome) {
         use crate::limits::LineEndingPolicy;
         let limits = &self.config.limits;
+        // Binary content (RFC 3030) may hold any octet.
+        let binary = self
+            .info
+            .envelope
+            .as_ref()
+            .is_some_and(|e| e.mail_params.body == Some(crate::params::Body::BinaryMime));
         let refusal = if outcome.oversized || outcome.size > self.info.max_message_size {
             Some(r::TOO_BIG)
         } else if outcome.line_too_long {
             Some(r::LINE_TOO_LONG)
-        } else if limits.line_endings == LineEndingPolicy::Reject
+        } else if !binary
+            && limits.line_endings == LineEndingPolicy::Reject
             && (outcome.stats.bare_cr > 0 || outcome.stats.bare_lf > 0)
         {
             Some(r::BARE_NEWLINE_DATA)
-        } else if !limits.allow_nul && outcome.stats.nul > 0 {
+        } else if !binary && !limits.allow_nul && outcome.stats.nul > 0 {
             Some(r::NUL_DATA)
         } else {
             None
@@ -307,7 +430,9 @@ impl Session {
         let Some(envelope) = self.info.envelope.clone() else {
             return self.reply(r::POLICY_ERROR);
         };
-        self.awaiting = Some(Awaiting::Deliver);
+        self.awaiting = Some(Awaiting::Deliver {
+            recipients: envelope.recipients.len(),
+        });
         self.emit(Event::Deliver(Transaction {
             envelope,
             data: outcome.content,
@@ -315,8 +440,9 @@ impl Session {
         }));
     }
 
-    fn end_transaction(&mut self) {
+    pub(crate) fn end_transaction(&mut self) {
         self.info.envelope = None;
+        self.chunks = None;
         if self.phase == Phase::Mail {
             self.phase = Phase::Ready;
         }
@@ -336,22 +462,17 @@ impl Session {
                     self.close_with(or(r::DENIED_CONNECTION));
                 }
             }
-            Awaiting::Helo(Pending::Helo { name, extended }) => {
+            Awaiting::Helo { name, greeting } => {
                 if !accept {
                     return self.reply(or(r::DENIED));
                 }
-                let greeting = if extended {
-                    Greeting::Ehlo
-                } else {
-                    Greeting::Helo
-                };
                 self.info.helo = Some((greeting, name));
                 self.end_transaction();
                 self.phase = Phase::Ready;
-                let default = if extended {
-                    self.ehlo_reply()
-                } else {
+                let default = if greeting == Greeting::Helo {
                     Reply::owned(ReplyCode::OK, None, self.host.clone())
+                } else {
+                    self.ehlo_reply()
                 };
                 self.reply(or(default));
             }
@@ -380,7 +501,7 @@ impl Session {
                 }
                 self.reply(or(r::OK_RCPT));
             }
-            Awaiting::Helo(_) | Awaiting::Mail(_) | Awaiting::Rcpt(_) => {
+            Awaiting::Mail(_) | Awaiting::Rcpt(_) => {
                 // Rejected MAIL (or a pending that cannot occur).
                 self.reply(or(r::DENIED));
             }
@@ -398,14 +519,27 @@ impl Session {
                     self.reply(or(r::DENIED));
                 }
             }
-            Awaiting::Deliver => {
-                self.end_transaction();
+            Awaiting::Bdat { size, last } => {
                 if accept {
-                    self.info.transactions += 1;
-                    self.reply(or(r::OK_QUEUED));
+                    self.chunks = Some(ChunkReceiver::new(self.info.max_message_size));
+                    self.start_chunk(size, last);
                 } else {
-                    self.reply(or(r::DENIED_MESSAGE));
+                    self.reply(or(r::DENIED));
+                    self.discard_chunk(size);
                 }
+            }
+            Awaiting::Deliver { recipients } => {
+                let verdict = Verdict {
+                    accept,
+                    reply,
+                    close: crate::session::event::Close::No,
+                };
+                let each = if self.config.lmtp {
+                    recipients.max(1)
+                } else {
+                    1
+                };
+                self.delivered_each(vec![verdict; each]);
             }
             Awaiting::Vrfy => self.reply(if accept {
                 or(r::VRFY_CANNOT)
@@ -444,18 +578,46 @@ impl Session {
                         authzid,
                     });
                     self.reply(or(r::AUTH_OK));
+                } else if mechanism.is_token() && reply.is_none() {
+                    // RFC 7628 §3.2.2: an error challenge first; the client
+                    // answers it and then gets the 535.
+                    self.mode = Mode::Sasl(SaslStep::TokenFailure);
+                    self.reply(Reply::owned(
+                        ReplyCode::AUTH_CONTINUE,
+                        None,
+                        sasl::oauth_error_challenge(),
+                    ));
                 } else {
-                    // A failed AUTH also counts towards the error limit
-                    // (security.md AUTH-4); `error` closes past it.
-                    self.auth_failures += 1;
-                    self.error(or(r::AUTH_BAD));
-                    if !self.is_closed()
-                        && self.auth_failures >= self.config.limits.max_auth_failures
-                    {
-                        self.close_with(r::TOO_MANY_AUTH_FAILURES);
-                    }
+                    self.auth_failed(reply);
                 }
             }
+        }
+    }
+
+    /// A failed AUTH: `535` (or the given reply). It also counts towards
+    /// the error limit (security.md AUTH-4); past either limit the session
+    /// closes with `421 4.7.0`.
+    fn auth_failed(&mut self, reply: Option<Reply>) {
+        self.auth_failures += 1;
+        self.error(reply.unwrap_or(r::AUTH_BAD));
+        if !self.is_closed() && self.auth_failures >= self.config.limits.max_auth_failures {
+            self.close_with(r::TOO_MANY_AUTH_FAILURES);
+        }
+    }
+
+    /// The outcome of a delivery: one reply, or one per recipient in LMTP.
+    pub(crate) fn delivered_each(&mut self, verdicts: Vec<Verdict>) {
+        self.end_transaction();
+        if verdicts.iter().any(Verdict::is_accept) {
+            self.info.transactions += 1;
+        }
+        for verdict in verdicts {
+            let default = if verdict.accept {
+                r::OK_QUEUED
+            } else {
+                r::DENIED_MESSAGE
+            };
+            self.reply(verdict.reply.unwrap_or(default));
         }
     }
 
@@ -481,6 +643,15 @@ impl Session {
         }
         if ext.enhanced_status_codes {
             line("ENHANCEDSTATUSCODES");
+        }
+        if ext.chunking {
+            line("CHUNKING");
+            if ext.binarymime {
+                line("BINARYMIME");
+            }
+        }
+        if ext.dsn {
+            line("DSN");
         }
         if ext.starttls && self.config.tls_available && self.info.tls.is_none() {
             line("STARTTLS");

@@ -15,6 +15,8 @@ pub enum Greeting {
     Helo,
     /// `EHLO`: extended SMTP.
     Ehlo,
+    /// `LHLO`: LMTP (RFC 2033), with the SMTP extensions.
+    Lhlo,
 }
 
 /// Who authenticated with AUTH.
@@ -86,9 +88,9 @@ impl SessionInfo {
         self.helo.as_ref().map(|(g, _)| *g)
     }
 
-    /// True after EHLO.
+    /// True after EHLO or LHLO.
     pub fn is_esmtp(&self) -> bool {
-        self.greeting() == Some(Greeting::Ehlo)
+        matches!(self.greeting(), Some(Greeting::Ehlo | Greeting::Lhlo))
     }
 
     /// TLS facts, when TLS is active.

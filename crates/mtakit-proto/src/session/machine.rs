@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::bdat::ChunkReceiver;
 use crate::data::DataReceiver;
 use crate::reply::Reply;
 use crate::sasl::Mechanism;
@@ -59,6 +60,9 @@ pub struct Session {
     shutdown: bool,
     pub(crate) errors: usize,
     pub(crate) auth_failures: usize,
+    /// The BDAT chunks of the transaction in progress, after its first
+    /// BDAT was accepted.
+    pub(crate) chunks: Option<ChunkReceiver>,
 }
 
 /// Where the session is in the SMTP dialogue (RFC 5321 §4.1.4).
@@ -84,6 +88,16 @@ pub(crate) enum Mode {
     LongLine,
     /// Message content.
     Data(Box<DataReceiver>),
+    /// The octets of a BDAT chunk, into [`Session::chunks`].
+    Bdat {
+        /// This is the last chunk.
+        last: bool,
+    },
+    /// The octets of a refused BDAT chunk, counted and dropped.
+    BdatDiscard {
+        /// Octets still to drop.
+        remaining: u64,
+    },
     /// A SASL continuation line.
     Sasl(SaslStep),
     /// After STARTTLS: all input is discarded until the handshake is done.
@@ -97,14 +111,23 @@ pub(crate) enum Mode {
 pub(crate) enum SaslStep {
     PlainResponse,
     LoginUsername,
-    LoginPassword { username: String },
+    LoginPassword {
+        username: String,
+    },
+    /// The response of a bearer-token mechanism.
+    TokenResponse(Mechanism),
+    /// The client's answer to the error challenge of a failed token AUTH.
+    TokenFailure,
 }
 
 /// The decision the session waits for, with what it needs to apply it.
 #[derive(Debug)]
 pub(crate) enum Awaiting {
     Connect,
-    Helo(Pending),
+    Helo {
+        name: crate::Domain,
+        greeting: crate::Greeting,
+    },
     StartTls,
     Auth {
         mechanism: Mechanism,
@@ -118,7 +141,13 @@ pub(crate) enum Awaiting {
     Mail(Pending),
     Rcpt(Pending),
     Data,
-    Deliver,
+    Bdat {
+        size: u64,
+        last: bool,
+    },
+    Deliver {
+        recipients: usize,
+    },
     Vrfy,
 }
 
@@ -161,6 +190,7 @@ impl Session {
             shutdown: false,
             errors: 0,
             auth_failures: 0,
+            chunks: None,
         }
     }
 
@@ -231,8 +261,10 @@ impl Session {
     pub fn timeout(&self) -> Option<TimeoutKind> {
         match (&self.mode, &self.awaiting) {
             (Mode::Closed, _) => None,
-            (_, Some(Awaiting::Deliver)) => Some(TimeoutKind::DataTermination),
-            (Mode::Data(_), _) => Some(TimeoutKind::DataBlock),
+            (_, Some(Awaiting::Deliver { .. })) => Some(TimeoutKind::DataTermination),
+            (Mode::Data(_) | Mode::Bdat { .. } | Mode::BdatDiscard { .. }, _) => {
+                Some(TimeoutKind::DataBlock)
+            }
             _ => Some(TimeoutKind::Command),
         }
     }
@@ -269,6 +301,35 @@ impl Session {
         let close = verdict.close == Close::AfterReply;
         let verdict = self.check_verdict(&awaiting, verdict);
         self.apply(awaiting, verdict);
+        if close && !self.is_closed() {
+            self.events.push_back(Event::Close);
+            self.mode = Mode::Closed;
+        }
+        Ok(())
+    }
+
+    /// Resolves an LMTP delivery with one verdict per recipient, in
+    /// envelope order (RFC 2033 §4.2): each gets its own reply.
+    ///
+    /// # Errors
+    ///
+    /// [`ApiMisuse::NoPendingDecision`] unless a delivery is pending, and
+    /// [`ApiMisuse::WrongVerdictCount`] unless this is LMTP and there is one
+    /// verdict per recipient.
+    pub fn decide_each(&mut self, verdicts: Vec<Verdict>) -> Result<(), ApiMisuse> {
+        match self.awaiting {
+            Some(Awaiting::Deliver { recipients })
+                if self.config.lmtp && recipients == verdicts.len() => {}
+            Some(Awaiting::Deliver { .. }) => return Err(ApiMisuse::WrongVerdictCount),
+            _ => return Err(ApiMisuse::NoPendingDecision),
+        }
+        self.awaiting = None;
+        let close = verdicts.iter().any(Verdict::closes);
+        let verdicts = verdicts
+            .into_iter()
+            .map(|v| self.check_verdict(&Awaiting::Deliver { recipients: 1 }, v))
+            .collect();
+        self.delivered_each(verdicts);
         if close && !self.is_closed() {
             self.events.push_back(Event::Close);
             self.mode = Mode::Closed;
@@ -316,6 +377,7 @@ impl Session {
         self.info.helo = None;
         self.info.auth = None;
         self.info.envelope = None;
+        self.chunks = None;
         self.phase = Phase::Greeted;
         self.mode = Mode::Command;
         self.input.clear();
@@ -384,6 +446,29 @@ impl Session {
             return false;
         }
         match &mut self.mode {
+            Mode::Bdat { last } => {
+                let last = *last;
+                let Some(chunks) = self.chunks.as_mut() else {
+                    self.mode = Mode::Command;
+                    return true;
+                };
+                self.pos += chunks.feed(avail);
+                if chunks.chunk_done() {
+                    self.chunk_complete(last);
+                }
+                true
+            }
+            Mode::BdatDiscard { remaining } => {
+                let take = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(avail.len());
+                self.pos += take;
+                *remaining -= take as u64;
+                if *remaining == 0 {
+                    self.mode = Mode::Command;
+                }
+                true
+            }
             Mode::Data(receiver) => {
                 let used = receiver.feed(avail);
                 self.pos += used;
@@ -456,32 +541,42 @@ impl Session {
         }
     }
 
-    /// Applies a checked verdict to what was awaited.
-    fn check_verdict(&self, awaiting: &Awaiting, verdict: Verdict) -> Verdict {
-        let Some(reply) = &verdict.reply else {
-            return verdict;
-        };
-        let code = reply.code();
-        let expected_class = match awaiting {
-            Awaiting::Data => 3,
-            // The mechanism drives the exchange: an accepting custom reply
-            // is not sent, so any positive one is fine.
-            Awaiting::Auth { .. } if verdict.accept && code.is_positive() => return verdict,
-            _ => 2,
-        };
-        let ok = if verdict.accept {
-            code.get() / 100 == expected_class
-        } else {
-            code.is_transient() || code.is_permanent()
-        };
-        if ok {
-            verdict
-        } else {
-            Verdict {
-                accept: false,
-                reply: Some(r::POLICY_ERROR),
-                close: verdict.close,
-            }
+    /// Checks a policy-supplied reply against the stage: an accepting reply
+    /// must have the default reply's class, a rejecting one must be 4xx or
+    /// 5xx; otherwise the command is rejected with `451 4.3.0`.
+    pub(crate) fn check_verdict(&self, awaiting: &Awaiting, verdict: Verdict) -> Verdict {
+        let positive = verdict
+            .reply
+            .as_ref()
+            .is_none_or(|r| r.code().is_positive());
+        match awaiting {
+            Awaiting::Data => verdict_with_class(verdict, 3),
+            // The mechanism and the chunk replies drive these exchanges: an
+            // accepting custom reply is not sent, so any positive one is fine.
+            Awaiting::Auth { .. } | Awaiting::Bdat { .. } if verdict.accept && positive => verdict,
+            _ => verdict_with_class(verdict, 2),
+        }
+    }
+}
+
+/// Keeps `verdict` if its reply fits `class` (accept) or is 4xx/5xx
+/// (reject); otherwise turns it into the policy-error rejection.
+fn verdict_with_class(verdict: Verdict, class: u16) -> Verdict {
+    let Some(reply) = &verdict.reply else {
+        return verdict;
+    };
+    let ok = if verdict.accept {
+        reply.code().get() / 100 == class
+    } else {
+        !reply.code().is_positive()
+    };
+    if ok {
+        verdict
+    } else {
+        Verdict {
+            accept: false,
+            reply: Some(r::POLICY_ERROR),
+            close: verdict.close,
         }
     }
 }

@@ -113,6 +113,16 @@ pub(crate) const NO_RECIPIENTS: Reply = Reply::fixed(
     Some(E::INVALID_COMMAND),
     "No valid recipients",
 );
+pub(crate) const LMTP_NEEDS_LHLO: Reply = Reply::fixed(
+    C::SYNTAX_ERROR,
+    Some(E::INVALID_COMMAND),
+    "This is an LMTP server: use LHLO",
+);
+pub(crate) const BDAT_UNAVAILABLE: Reply = Reply::fixed(
+    C::NOT_IMPLEMENTED,
+    Some(E::INVALID_COMMAND),
+    "CHUNKING not available",
+);
 pub(crate) const NESTED_MAIL: Reply = Reply::fixed(
     C::BAD_SEQUENCE,
     Some(E::INVALID_COMMAND),
