@@ -47,7 +47,7 @@
 //! | 7628 | AUTH OAUTHBEARER, and XOAUTH2: the bearer token goes to the authenticator | done |
 //! | 3207 | STARTTLS: session side (discard pipelined plaintext, reset) | done; the TLS driver is planned |
 //! | 3030 | CHUNKING, BINARYMIME: BDAT chunks counted exactly, size enforced while streaming | done |
-//! | 3461 | DSN | planned |
+//! | 3461 | DSN: RET, ENVID, NOTIFY and ORCPT typed, validated and on the envelope | done |
 //! | 2033 | LMTP: LHLO, one reply per recipient after the message | done |
 //!
 //! # Stability
@@ -74,7 +74,7 @@ pub use address::{AddressLiteral, Domain, ForwardPath, Mailbox, PathError, Rever
 pub use command::{Command, CommandError};
 pub use data::{DataOutcome, DataReceiver, DataStats};
 pub use limits::{Limits, LineEndingPolicy};
-pub use params::{Body, MailParams, ParamError, RcptParams};
+pub use params::{Body, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};
 pub use sasl::{Credentials, Mechanism};
 pub use session::{

@@ -394,3 +394,71 @@ fn oauth_garbage_is_501() {
     assert_eq!(h.send(&format!("AUTH XOAUTH2 {garbled}")).code().get(), 501);
     assert!(h.session().info().auth().is_none());
 }
+
+// ------------------------------------------------------------------- DSN
+
+#[test]
+fn dsn_parameters_reach_the_envelope() {
+    let mut h = Harness::new();
+    h.greeting();
+    assert!(h.send("EHLO c").lines().any(|l| l == "DSN"));
+    assert_eq!(
+        h.send("MAIL FROM:<a@a.test> RET=HDRS ENVID=QQ314159")
+            .code()
+            .get(),
+        250
+    );
+    assert_eq!(
+        h.send("RCPT TO:<b@b.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;b+40b.test")
+            .code()
+            .get(),
+        250
+    );
+    assert_eq!(h.send("DATA").code().get(), 354);
+    h.send_raw(b"x\r\n.\r\n");
+    let envelope = &h.delivered()[0].envelope;
+    assert_eq!(envelope.mail_params.ret, Some(mtakit_proto::Ret::Headers));
+    assert_eq!(envelope.mail_params.envid.as_deref(), Some("QQ314159"));
+    let rcpt = &envelope.recipients[0].params;
+    let notify = rcpt.notify.as_ref().unwrap();
+    assert!(notify.success && notify.delay && !notify.failure);
+    let orcpt = rcpt.orcpt.as_ref().unwrap();
+    assert_eq!(
+        (orcpt.addr_type.as_str(), orcpt.address.as_str()),
+        ("rfc822", "b@b.test")
+    );
+}
+
+#[test]
+fn dsn_parameters_are_validated() {
+    let mut h = Harness::new();
+    h.greeting();
+    h.send("EHLO c");
+    // HDR-6: a CR hidden in xtext is refused.
+    assert_eq!(h.send("MAIL FROM:<a@a.test> ENVID=a+0Db").code().get(), 501);
+    assert_eq!(h.send("MAIL FROM:<a@a.test> RET=ALL").code().get(), 501);
+    h.send("MAIL FROM:<a@a.test>");
+    assert_eq!(
+        h.send("RCPT TO:<b@b.test> ORCPT=rfc822;a+0Db").code().get(),
+        501
+    );
+    assert_eq!(
+        h.send("RCPT TO:<b@b.test> NOTIFY=NEVER,SUCCESS")
+            .code()
+            .get(),
+        501
+    );
+    assert_eq!(h.send("RCPT TO:<b@b.test> NOTIFY=NEVER").code().get(), 250);
+}
+
+#[test]
+fn dsn_switched_off_refuses_its_parameters() {
+    let mut c = config();
+    c.extensions.dsn = false;
+    let mut h = Harness::with_config(c);
+    h.greeting();
+    h.send("EHLO c");
+    assert_eq!(h.send("MAIL FROM:<a@a.test> RET=FULL").code().get(), 555);
+    assert_eq!(h.send("MAIL FROM:<a@a.test>").code().get(), 250);
+    assert_eq!(h.send("RCPT TO:<b@b.test> NOTIFY=NEVER").code().get(), 555);
+}

@@ -62,7 +62,10 @@ impl Authenticator for NoAuth {
     }
 }
 
-/// Checks user names and passwords against a fixed table.
+/// Checks user names and passwords against a fixed table. It offers
+/// PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER; for the token mechanisms the
+/// bearer token is checked as the user's password, so OAuth clients can be
+/// tested with a known token.
 ///
 /// ```
 /// use mtakit::UserTable;
@@ -118,6 +121,15 @@ impl fmt::Debug for UserTable {
 }
 
 impl Authenticator for UserTable {
+    fn mechanisms(&self) -> Vec<Mechanism> {
+        vec![
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+        ]
+    }
+
     fn authenticate(
         &self,
         credentials: &Credentials,

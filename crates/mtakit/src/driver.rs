@@ -55,6 +55,22 @@ where
     A: Authenticator,
     S: MessageSink,
 {
+    let mut io = io;
+    let mut prefix = Vec::new();
+    if shared
+        .proxy_from
+        .iter()
+        .any(|net| net.contains(info.peer.ip()))
+    {
+        let (header, rest) =
+            crate::proxy::read_header(&mut io, shared.config.limits.command_timeout)
+                .await
+                .map_err(ConnectionError::Proxy)?;
+        tracing::debug!(?header, "PROXY header");
+        crate::proxy::apply(&header, &mut info.peer, &mut info.local);
+        prefix = rest;
+    }
+    let io = crate::proxy::Prefixed::new(prefix, io);
     if implicit_tls {
         let mut tls = handshake(&shared, io).await?;
         info.tls = Some(tls_info(tls.get_ref().1));
@@ -146,10 +162,14 @@ where
                             .map_err(ConnectionError::internal)?;
                     }
                     Event::Deliver(transaction) => {
-                        let verdict = deliver(&shared, &self.session, transaction).await;
-                        self.session
-                            .decide(verdict)
-                            .map_err(ConnectionError::internal)?;
+                        let mut verdicts = deliver(&shared, &self.session, transaction).await;
+                        let decided = if shared.config.lmtp {
+                            self.session.decide_each(verdicts)
+                        } else {
+                            let verdict = verdicts.pop().unwrap_or_else(Verdict::reject);
+                            self.session.decide(verdict)
+                        };
+                        decided.map_err(ConnectionError::internal)?;
                     }
                     Event::StartTls => {
                         flush(io, &mut self.out).await?;
@@ -263,18 +283,21 @@ where
     verdict
 }
 
-/// Runs the message policy and the sink for a complete message.
+/// Runs the message policy and the sink for a complete message. Returns
+/// one verdict, or one per recipient for LMTP.
 async fn deliver<P, A, S>(
     shared: &Arc<Shared<P, A, S>>,
     session: &Session,
     transaction: Transaction,
-) -> Verdict
+) -> Vec<Verdict>
 where
     P: Policy,
     A: Authenticator,
     S: MessageSink,
 {
     let budget = shared.config.limits.data_termination_timeout;
+    let lmtp = shared.config.lmtp;
+    let recipients = transaction.envelope.recipients.len();
     let message = Message::new(session.info(), transaction);
     let verdict = with_budget(
         budget,
@@ -282,33 +305,46 @@ where
     )
     .await;
     if !verdict.is_accept() {
-        return verdict;
+        return vec![verdict; if lmtp { recipients } else { 1 }];
     }
     let id = message.id().to_owned();
     // The sink runs in its own task, so that a panic there costs one
     // message (451), not the connection or the server.
     let task = {
         let shared = shared.clone();
-        tokio::spawn(async move { shared.sink.deliver(message).await })
+        tokio::spawn(async move {
+            if lmtp {
+                shared.sink.deliver_each(message).await
+            } else {
+                vec![shared.sink.deliver(message).await]
+            }
+        })
     };
-    let stored = match tokio::time::timeout(budget, task).await {
-        Ok(Ok(result)) => result,
+    let outcomes = match tokio::time::timeout(budget, task).await {
+        Ok(Ok(outcomes)) if outcomes.len() == if lmtp { recipients } else { 1 } => outcomes,
+        Ok(Ok(outcomes)) => {
+            tracing::error!(%id, got = outcomes.len(), recipients, "sink reported the wrong number of outcomes");
+            vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
+        }
         Ok(Err(join)) => {
             tracing::error!(%id, error = %join, "message sink panicked");
-            Err(temporary_failure())
+            vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
         }
         Err(_) => {
             tracing::error!(%id, "message sink timed out");
-            Err(temporary_failure())
+            vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
         }
     };
-    match stored {
-        Ok(()) => {
-            tracing::debug!(%id, "message accepted");
-            verdict
-        }
-        Err(reply) => Verdict::reject_with(reply),
-    }
+    outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok(()) => {
+                tracing::debug!(%id, "message accepted");
+                verdict.clone()
+            }
+            Err(reply) => Verdict::reject_with(reply),
+        })
+        .collect()
 }
 
 /// Runs a hook within its time budget; past it the command gets

@@ -28,6 +28,9 @@ pub enum ConnectionError {
     /// Reading or writing the stream failed (including a peer reset).
     #[error("connection I/O: {0}")]
     Io(#[from] io::Error),
+    /// A trusted proxy sent no valid PROXY header.
+    #[error("bad PROXY header: {0}")]
+    Proxy(#[source] io::Error),
     /// The TLS handshake failed.
     #[error("TLS handshake failed: {0}")]
     Tls(#[source] io::Error),

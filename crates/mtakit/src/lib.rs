@@ -86,6 +86,7 @@ mod driver;
 mod error;
 mod message;
 mod policy;
+pub mod proxy;
 mod server;
 pub mod sink;
 #[cfg(feature = "test-util")]

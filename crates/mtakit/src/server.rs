@@ -18,6 +18,7 @@ use crate::auth::{Authenticator, NoAuth};
 use crate::driver::drive;
 use crate::error::{ConnectionError, ServerError};
 use crate::policy::{AcceptAll, Policy};
+use crate::proxy::Cidr;
 use crate::sink::{MessageSink, NullSink};
 
 /// What every connection of a server shares.
@@ -28,6 +29,7 @@ pub(crate) struct Shared<P, A, S> {
     pub(crate) authenticator: A,
     pub(crate) sink: S,
     pub(crate) tls: Option<Arc<ServerConfig>>,
+    pub(crate) proxy_from: Vec<Cidr>,
     shutdown_timeout: Duration,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -71,7 +73,9 @@ impl Server {
                 allow_insecure_auth: false,
                 require_auth: false,
                 require_tls: false,
+                lmtp: false,
                 tls: None,
+                proxy_from: Vec::new(),
                 shutdown_timeout: Duration::from_secs(30),
             },
             policy: AcceptAll,
@@ -90,7 +94,9 @@ struct Options {
     allow_insecure_auth: bool,
     require_auth: bool,
     require_tls: bool,
+    lmtp: bool,
     tls: Option<Arc<ServerConfig>>,
+    proxy_from: Vec<Cidr>,
     shutdown_timeout: Duration,
 }
 
@@ -139,6 +145,23 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
     /// Refuse MAIL until TLS is active (`530 5.7.0`).
     pub fn require_tls(mut self, require: bool) -> Self {
         self.options.require_tls = require;
+        self
+    }
+
+    /// Speak LMTP (RFC 2033) instead of SMTP: LHLO, and one reply per
+    /// recipient after the message, from
+    /// [`MessageSink::deliver_each`](crate::MessageSink::deliver_each).
+    pub fn lmtp(mut self, lmtp: bool) -> Self {
+        self.options.lmtp = lmtp;
+        self
+    }
+
+    /// Accepts a PROXY protocol header (v1 or v2) from these networks, and
+    /// only from them: connections from there must start with one, and
+    /// its source address becomes the peer the policy sees. Others are
+    /// served as usual.
+    pub fn proxy_protocol_from(mut self, networks: impl IntoIterator<Item = Cidr>) -> Self {
+        self.options.proxy_from = networks.into_iter().collect();
         self
     }
 
@@ -198,6 +221,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         config.allow_insecure_auth = o.allow_insecure_auth;
         config.require_auth = o.require_auth;
         config.require_tls = o.require_tls;
+        config.lmtp = o.lmtp;
         config.tls_available = o.tls.is_some();
         if o.allow_insecure_auth && !config.auth_mechanisms.is_empty() {
             tracing::warn!("AUTH is offered over plaintext connections");
@@ -209,6 +233,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
                 authenticator: self.authenticator,
                 sink: self.sink,
                 tls: o.tls,
+                proxy_from: o.proxy_from,
                 shutdown_timeout: o.shutdown_timeout,
                 per_ip: Mutex::new(HashMap::new()),
             }),

@@ -27,11 +27,31 @@ pub use null::NullSink;
 pub trait MessageSink: Send + Sync + 'static {
     /// Stores `message`.
     fn deliver(&self, message: Message) -> impl Future<Output = Result<(), Reply>> + Send;
+
+    /// Stores `message` for each recipient separately and reports one
+    /// outcome per recipient, in envelope order: the LMTP delivery report
+    /// (RFC 2033 §4.2). The default delivers once and reports that outcome
+    /// for every recipient.
+    fn deliver_each(
+        &self,
+        message: Message,
+    ) -> impl Future<Output = Vec<Result<(), Reply>>> + Send {
+        let count = message.recipients().len();
+        let delivered = self.deliver(message);
+        async move { vec![delivered.await; count] }
+    }
 }
 
 impl<S: MessageSink> MessageSink for std::sync::Arc<S> {
     fn deliver(&self, message: Message) -> impl Future<Output = Result<(), Reply>> + Send {
         (**self).deliver(message)
+    }
+
+    fn deliver_each(
+        &self,
+        message: Message,
+    ) -> impl Future<Output = Vec<Result<(), Reply>>> + Send {
+        (**self).deliver_each(message)
     }
 }
 
