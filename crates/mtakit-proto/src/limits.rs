@@ -68,10 +68,21 @@ pub struct Limits {
     /// refused with `554 5.6.0` after its end (Sendmail's smuggling fix).
     pub allow_nul: bool,
     /// Wait for the next command, and for the greeting to be answered
-    /// (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    /// (RFC 5321 §4.5.3.2.7: at least 5 minutes). It is a deadline for
+    /// the whole command line, not for each read, so a client sending a
+    /// byte at a time cannot hold the session longer. It also bounds the
+    /// writing of replies, the TLS handshake and each policy hook.
     pub command_timeout: Duration,
-    /// Wait for the next chunk of DATA (RFC 5321 §4.5.3.2.5: 3 minutes).
+    /// Wait for the next chunk of DATA or BDAT (RFC 5321 §4.5.3.2.5:
+    /// 3 minutes).
     pub data_block_timeout: Duration,
+    /// The slowest average rate, in octets per second, at which message
+    /// content may arrive: each read earns `octets / min_data_rate`
+    /// seconds, never more than one data block timeout ahead, so a client
+    /// trickling a byte at a time is cut off with `421 4.4.2`. Default 500,
+    /// as Postfix's `smtpd_min_data_rate`; 0 restarts the data block
+    /// timeout on every read instead.
+    pub min_data_rate: u64,
     /// Budget for the server's own work after the end of data: policy and
     /// sink. RFC 5321 §4.5.3.2.6 gives the client 10 minutes.
     pub data_termination_timeout: Duration,
@@ -97,6 +108,7 @@ impl Default for Limits {
             allow_nul: false,
             command_timeout: Duration::from_secs(300),
             data_block_timeout: Duration::from_secs(180),
+            min_data_rate: 500,
             data_termination_timeout: Duration::from_secs(600),
             max_connections: 1000,
             max_connections_per_ip: None,

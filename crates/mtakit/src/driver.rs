@@ -10,6 +10,7 @@ use mtakit_proto::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::auth::{AuthResult, Authenticator};
 use crate::error::ConnectionError;
@@ -123,6 +124,25 @@ where
     A: Authenticator,
     S: MessageSink,
 {
+    /// Writes the queued replies, within the command timeout: a client
+    /// that stops reading cannot hold the connection (security.md TO-4).
+    async fn flush<IO: AsyncWrite + Unpin>(&mut self, io: &mut IO) -> Result<(), ConnectionError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let wait = self.shared.config.limits.command_timeout;
+        let write = async {
+            io.write_all(&self.out).await?;
+            io.flush().await
+        };
+        match tokio::time::timeout(wait, write).await {
+            Ok(result) => result?,
+            Err(_) => return Err(ConnectionError::WriteTimeout),
+        }
+        self.out.clear();
+        Ok(())
+    }
+
     fn new(
         shared: Arc<Shared<P, A, S>>,
         shutdown: watch::Receiver<bool>,
@@ -151,8 +171,17 @@ where
     {
         let shared = self.shared.clone();
         let limits = &shared.config.limits;
+        // The deadline for the input the session waits for. It is set when
+        // the session starts waiting (after it produced events), and partial
+        // input does not push it back: a command must be complete within the
+        // command timeout (security.md TO-2). In DATA and BDAT, each read
+        // earns time at the minimum data rate, never more than one data
+        // block timeout ahead (TO-3).
+        let mut deadline: Option<(TimeoutKind, Instant)> = None;
         loop {
+            let mut progressed = false;
             while let Some(event) = self.session.poll_event() {
+                progressed = true;
                 match event {
                     Event::Reply(reply) => reply.write_to(&mut self.out),
                     Event::Decide(pending) => {
@@ -172,31 +201,44 @@ where
                         decided.map_err(ConnectionError::internal)?;
                     }
                     Event::StartTls => {
-                        flush(io, &mut self.out).await?;
+                        self.flush(io).await?;
                         return Ok(Outcome::StartTls);
                     }
                     Event::Close => {
-                        flush(io, &mut self.out).await?;
+                        self.flush(io).await?;
                         let _ = io.shutdown().await;
                         return Ok(Outcome::Closed);
                     }
                     _ => {}
                 }
             }
-            flush(io, &mut self.out).await?;
-            let wait = match self.session.timeout() {
-                Some(TimeoutKind::DataBlock) => limits.data_block_timeout,
-                Some(TimeoutKind::DataTermination) => limits.data_termination_timeout,
-                _ => limits.command_timeout,
+            self.flush(io).await?;
+            let kind = self.session.timeout().unwrap_or(TimeoutKind::Command);
+            let until = match deadline {
+                Some((k, at)) if !progressed && k == kind => at,
+                _ => {
+                    let wait = match kind {
+                        TimeoutKind::DataBlock => limits.data_block_timeout,
+                        TimeoutKind::DataTermination => limits.data_termination_timeout,
+                        _ => limits.command_timeout,
+                    };
+                    Instant::now() + wait
+                }
             };
+            deadline = Some((kind, until));
             tokio::select! {
-                read = tokio::time::timeout(wait, io.read(&mut self.buf)) => match read {
+                read = tokio::time::timeout_at(until, io.read(&mut self.buf)) => match read {
                     Err(_) => self.session.timed_out(),
                     Ok(Ok(0)) => {
                         self.session.peer_closed();
                         return Ok(Outcome::Closed);
                     }
-                    Ok(Ok(n)) => self.session.receive(&self.buf[..n]),
+                    Ok(Ok(n)) => {
+                        if kind == TimeoutKind::DataBlock {
+                            deadline = Some((kind, data_deadline(limits, until, n)));
+                        }
+                        self.session.receive(&self.buf[..n]);
+                    }
                     Ok(Err(e)) => {
                         self.session.peer_closed();
                         return Err(ConnectionError::Io(e));
@@ -212,16 +254,16 @@ where
     }
 }
 
-async fn flush<IO: AsyncWrite + Unpin>(
-    io: &mut IO,
-    out: &mut Vec<u8>,
-) -> Result<(), ConnectionError> {
-    if !out.is_empty() {
-        io.write_all(out).await?;
-        io.flush().await?;
-        out.clear();
+/// The DATA deadline after a read of `n` octets: `n` octets earn
+/// `n / min_data_rate` seconds, never beyond one data block timeout from
+/// now. With no minimum rate, each read restarts the data block timeout.
+fn data_deadline(limits: &mtakit_proto::Limits, until: Instant, n: usize) -> Instant {
+    let cap = Instant::now() + limits.data_block_timeout;
+    if limits.min_data_rate == 0 {
+        return cap;
     }
-    Ok(())
+    let earned = Duration::from_secs_f64(n as f64 / limits.min_data_rate as f64);
+    (until + earned).min(cap)
 }
 
 /// Resolves one pending decision with the policy or the authenticator.
@@ -273,9 +315,12 @@ where
                 session.set_max_message_size(size);
             }
         }
-        Pending::Helo { extended: true, .. } if verdict.is_accept() => {
-            let mut extensions = session.extensions().clone();
-            policy.ehlo_extensions(session.info(), &mut extensions);
+        Pending::Helo {
+            name,
+            extended: true,
+        } if verdict.is_accept() => {
+            let mut extensions = shared.config.extensions.clone();
+            policy.ehlo_extensions(session.info(), &name, &mut extensions);
             session.set_extensions(extensions);
         }
         _ => {}

@@ -37,6 +37,9 @@ pub enum ConnectionError {
     /// The TLS handshake did not finish in time.
     #[error("TLS handshake timed out")]
     Timeout,
+    /// The client did not read the replies within the command timeout.
+    #[error("timed out writing to the client")]
+    WriteTimeout,
     /// The driver hit a state it does not expect; a bug.
     #[error("internal error: {0}")]
     Internal(String),

@@ -71,10 +71,12 @@ pub trait Policy: Send + Sync + 'static {
         ready(Verdict::accept())
     }
 
-    /// Adjusts the extensions advertised in the EHLO reply, before it is
-    /// sent.
-    fn ehlo_extensions(&self, session: &SessionInfo, extensions: &mut Extensions) {
-        let _ = (session, extensions);
+    /// Adjusts the extensions advertised in the reply to an accepted
+    /// EHLO or LHLO with this `name`, before it is sent. `extensions`
+    /// starts from the server's configuration every time, so a change
+    /// applies to this reply (and the session until the next EHLO) only.
+    fn ehlo_extensions(&self, session: &SessionInfo, name: &Domain, extensions: &mut Extensions) {
+        let _ = (session, name, extensions);
     }
 
     /// STARTTLS, before the `220`.
@@ -166,8 +168,8 @@ impl<P: Policy> Policy for Arc<P> {
     ) -> impl Future<Output = Verdict> + Send {
         (**self).accept_helo(session, name, extended)
     }
-    fn ehlo_extensions(&self, session: &SessionInfo, extensions: &mut Extensions) {
-        (**self).ehlo_extensions(session, extensions);
+    fn ehlo_extensions(&self, session: &SessionInfo, name: &Domain, extensions: &mut Extensions) {
+        (**self).ehlo_extensions(session, name, extensions);
     }
     fn accept_starttls(&self, session: &SessionInfo) -> impl Future<Output = Verdict> + Send {
         (**self).accept_starttls(session)

@@ -191,7 +191,7 @@ async fn auth_only_after_tls_by_default() {
         .ehlo("client.test")
         .await
         .unwrap()
-        .assert_line("AUTH PLAIN LOGIN");
+        .assert_line("AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER");
     client
         .auth_plain("alice", "wrong")
         .await
@@ -279,7 +279,7 @@ async fn garbage_handshake_closes_cleanly() {
     })
     .await;
     assert!(closed.is_ok(), "the server kept the connection open");
-    let mut client = TestClient::connect(server.addr()).await.unwrap();
+    let client = TestClient::connect(server.addr()).await.unwrap();
     client.greeting().assert_code(220);
     assert!(server.messages().is_empty());
 }

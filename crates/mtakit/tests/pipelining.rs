@@ -1,0 +1,331 @@
+//! Pipelining (RFC 2920), transparency and chunked arrival over real TCP:
+//! whatever the write boundaries, replies come in order and the message is
+//! the same.
+
+use std::time::Duration;
+
+use mtakit::Limits;
+use mtakit::proto::Reply;
+use mtakit::test_util::{ReplyExt, TestClient, TestServer};
+
+/// Every network wait in this file is bounded by this.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Bounds a whole test: a hang anywhere fails it instead of blocking.
+async fn bounded(test: impl Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(60), test)
+        .await
+        .expect("test did not finish within 60 s");
+}
+
+async fn connect(server: &TestServer) -> TestClient {
+    let client = tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
+        .await
+        .expect("connect timed out")
+        .expect("connect");
+    client.greeting().assert_code(220);
+    client
+}
+
+async fn replies(client: &mut TestClient, n: usize) -> Vec<Reply> {
+    tokio::time::timeout(WAIT, client.read_replies(n))
+        .await
+        .expect("replies timed out")
+        .expect("replies")
+}
+
+fn codes(replies: &[Reply]) -> Vec<u16> {
+    replies.iter().map(|r| r.code().get()).collect()
+}
+
+/// Reads until the server closes the connection; true if it did.
+async fn closed(client: &mut TestClient) -> bool {
+    tokio::time::timeout(WAIT, client.is_closed())
+        .await
+        .expect("close timed out")
+        .unwrap_or(true)
+}
+
+const ENVELOPE: &[u8] =
+    b"MAIL FROM:<a@a.test>\r\nRCPT TO:<b@b.test>\r\nRCPT TO:<c@b.test>\r\nDATA\r\n";
+
+#[tokio::test]
+async fn command_batch_then_content_batch() {
+    bounded(async {
+        let server = TestServer::start_async().await;
+        let mut client = connect(&server).await;
+        let mut batch = b"EHLO client.test\r\n".to_vec();
+        batch.extend_from_slice(ENVELOPE);
+        client.send_raw(&batch).await.expect("write");
+        let got = replies(&mut client, 5).await;
+        assert_eq!(codes(&got), [250, 250, 250, 250, 354], "{got:?}");
+        got[0].assert_line("PIPELINING");
+        got[1].assert_enhanced("2.1.0");
+        got[2].assert_enhanced("2.1.5");
+        got[3].assert_enhanced("2.1.5");
+
+        client
+            .send_raw(b"Subject: batch\r\n\r\nbody line\r\n.\r\nQUIT\r\n")
+            .await
+            .expect("write");
+        let got = replies(&mut client, 2).await;
+        assert_eq!(codes(&got), [250, 221], "{got:?}");
+        assert!(closed(&mut client).await);
+
+        let messages = server.wait_for_messages_async(1).await;
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].data(), b"Subject: batch\r\n\r\nbody line\r\n");
+        let to: Vec<String> = messages[0].forward_paths().map(|p| p.to_string()).collect();
+        assert_eq!(to, ["<b@b.test>", "<c@b.test>"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn whole_transaction_and_content_in_one_write() {
+    bounded(async {
+        let server = TestServer::start_async().await;
+        let mut client = connect(&server).await;
+        client
+            .ehlo("client.test")
+            .await
+            .expect("ehlo")
+            .assert_code(250);
+        client
+            .send_raw(
+                b"MAIL FROM:<a@a.test>\r\nRCPT TO:<b@b.test>\r\nDATA\r\n\
+              Subject: one write\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+            )
+            .await
+            .expect("write");
+        let got = replies(&mut client, 5).await;
+        assert_eq!(codes(&got), [250, 250, 354, 250, 221], "{got:?}");
+        assert!(closed(&mut client).await);
+
+        let messages = server.wait_for_messages_async(1).await;
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].data(), b"Subject: one write\r\n\r\nbody\r\n");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replies_stay_in_order_when_commands_in_a_batch_fail() {
+    bounded(async {
+        let server = TestServer::start_async().await;
+        let mut client = connect(&server).await;
+        client
+            .send_raw(
+                b"EHLO client.test\r\nRCPT TO:<early@b.test>\r\nMAIL FROM:<a@a.test>\r\n\
+              RCPT TO:<no-brackets@b.test\r\nRCPT TO:<b@b.test>\r\nNOOP\r\nDATA\r\n\
+              x\r\n.\r\nRSET\r\nQUIT\r\n",
+            )
+            .await
+            .expect("write");
+        let got = replies(&mut client, 9).await;
+        assert_eq!(
+            codes(&got),
+            [250, 503, 250, 501, 250, 250, 354, 250, 250],
+            "{got:?}"
+        );
+        replies(&mut client, 1).await[0].assert_code(221);
+        let messages = server.wait_for_messages_async(1).await;
+        assert_eq!(messages.len(), 1);
+        let to: Vec<String> = messages[0].forward_paths().map(|p| p.to_string()).collect();
+        assert_eq!(to, ["<b@b.test>"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dot_stuffing_is_removed() {
+    bounded(async {
+        let server = TestServer::start_async().await;
+        let mut client = connect(&server).await;
+        let mut batch = b"EHLO client.test\r\n".to_vec();
+        batch.extend_from_slice(ENVELOPE);
+        batch.extend_from_slice(b"..leading\r\n..\r\nmid.dle\r\n...\r\n.\r\nQUIT\r\n");
+        client.send_raw(&batch).await.expect("write");
+        let got = replies(&mut client, 7).await;
+        assert_eq!(codes(&got), [250, 250, 250, 250, 354, 250, 221], "{got:?}");
+
+        let messages = server.wait_for_messages_async(1).await;
+        assert_eq!(messages[0].data(), b".leading\r\n.\r\nmid.dle\r\n..\r\n");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lim_9_10_pipelined_recipients_up_to_the_limit() {
+    bounded(async {
+        let server = TestServer::builder()
+            .limits(Limits {
+                max_recipients: 100,
+                ..Limits::default()
+            })
+            .start_async()
+            .await;
+        let mut client = connect(&server).await;
+        client
+            .ehlo("client.test")
+            .await
+            .expect("ehlo")
+            .assert_code(250);
+        let mut batch = b"MAIL FROM:<a@a.test>\r\n".to_vec();
+        for i in 0..102 {
+            batch.extend_from_slice(format!("RCPT TO:<r{i}@b.test>\r\n").as_bytes());
+        }
+        batch.extend_from_slice(b"DATA\r\nSubject: many\r\n\r\nx\r\n.\r\nQUIT\r\n");
+        client.send_raw(&batch).await.expect("write");
+        let got = replies(&mut client, 1 + 102 + 3).await;
+        got[0].assert_code(250);
+        for (i, r) in got[1..101].iter().enumerate() {
+            assert_eq!(r.code().get(), 250, "RCPT {i}: {r}");
+        }
+        got[101].assert_code(452).assert_enhanced("4.5.3");
+        got[102].assert_code(452).assert_enhanced("4.5.3");
+        assert_eq!(codes(&got[103..]), [354, 250, 221]);
+
+        let messages = server.wait_for_messages_async(1).await;
+        let to: Vec<String> = messages[0].forward_paths().map(|p| p.to_string()).collect();
+        let expected: Vec<String> = (0..100).map(|i| format!("<r{i}@b.test>")).collect();
+        assert_eq!(to, expected);
+    })
+    .await;
+}
+
+/// The dialogue used for the chunking comparison: two transactions on one
+/// connection, with dot-stuffing and an empty line.
+fn dialogue() -> Vec<u8> {
+    let mut d = b"EHLO client.test\r\n".to_vec();
+    d.extend_from_slice(ENVELOPE);
+    d.extend_from_slice(b"Subject: first\r\n\r\n..dot\r\n\r\nend\r\n.\r\n");
+    d.extend_from_slice(b"MAIL FROM:<x@a.test>\r\nRCPT TO:<y@b.test>\r\nDATA\r\n");
+    d.extend_from_slice(b"Subject: second\r\n\r\n.\r\n");
+    d.extend_from_slice(b"QUIT\r\n");
+    d
+}
+
+const DIALOGUE_REPLIES: usize = 11;
+
+async fn run_dialogue(chunk: usize) -> (Vec<Reply>, Vec<Vec<u8>>) {
+    let server = TestServer::start_async().await;
+    let mut client = connect(&server).await;
+    for piece in dialogue().chunks(chunk) {
+        client.send_raw(piece).await.expect("write");
+    }
+    let got = replies(&mut client, DIALOGUE_REPLIES).await;
+    assert!(closed(&mut client).await);
+    let messages = server.wait_for_messages_async(2).await;
+    assert_eq!(messages.len(), 2);
+    (got, messages.iter().map(|m| m.data().to_vec()).collect())
+}
+
+#[tokio::test]
+async fn one_byte_writes_give_the_same_result_as_one_write() {
+    bounded(async {
+        let (whole_replies, whole_data) = run_dialogue(usize::MAX).await;
+        assert_eq!(
+            codes(&whole_replies),
+            [250, 250, 250, 250, 354, 250, 250, 250, 354, 250, 221]
+        );
+        assert_eq!(
+            whole_data,
+            [
+                b"Subject: first\r\n\r\n.dot\r\n\r\nend\r\n".to_vec(),
+                b"Subject: second\r\n\r\n".to_vec(),
+            ]
+        );
+        for chunk in [1, 2, 3, 7] {
+            let (got, data) = run_dialogue(chunk).await;
+            assert_eq!(got, whole_replies, "chunk size {chunk}");
+            assert_eq!(data, whole_data, "chunk size {chunk}");
+        }
+    })
+    .await;
+}
+
+/// Connects with the per-IP cap of 1: a successful connect proves the
+/// previous connection from 127.0.0.1 has ended on the server side.
+async fn connect_after_previous_ended(server: &TestServer) -> TestClient {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let client = tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+        if client.greeting().code().get() == 220 {
+            return client;
+        }
+        client.greeting().assert_code(421).assert_enhanced("4.7.0");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first connection never ended on the server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn disconnect_mid_data(partial: &[u8]) {
+    let server = TestServer::builder()
+        .limits(Limits {
+            max_connections_per_ip: Some(1),
+            ..Limits::default()
+        })
+        .start_async()
+        .await;
+    let mut client = connect(&server).await;
+    let mut batch = b"EHLO client.test\r\n".to_vec();
+    batch.extend_from_slice(ENVELOPE);
+    client.send_raw(&batch).await.expect("write");
+    assert_eq!(
+        codes(&replies(&mut client, 5).await),
+        [250, 250, 250, 250, 354]
+    );
+    client.send_raw(partial).await.expect("write");
+    drop(client);
+
+    let mut second = connect_after_previous_ended(&server).await;
+    second
+        .ehlo("second.test")
+        .await
+        .expect("ehlo")
+        .assert_code(250);
+    second
+        .mail_from("<second@a.test>")
+        .await
+        .expect("mail")
+        .assert_code(250);
+    second
+        .rcpt_to("<b@b.test>")
+        .await
+        .expect("rcpt")
+        .assert_code(250);
+    second
+        .data(b"Subject: complete\r\n\r\nok\r\n")
+        .await
+        .expect("data")
+        .assert_code(250);
+    second.quit().await.expect("quit").assert_code(221);
+
+    let messages = server.wait_for_messages_async(1).await;
+    assert_eq!(messages.len(), 1, "the partial message was stored");
+    assert_eq!(messages[0].reverse_path().to_string(), "<second@a.test>");
+}
+
+#[tokio::test]
+async fn disconnect_mid_data_stores_nothing() {
+    bounded(async {
+        disconnect_mid_data(b"Subject: partial\r\n\r\nhalf a body").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn disconnect_after_a_partial_terminator_stores_nothing() {
+    bounded(async {
+        disconnect_mid_data(b"Subject: partial\r\n\r\nbody\r\n.").await;
+        disconnect_mid_data(b"Subject: partial\r\n\r\nbody\r\n.\r").await;
+    })
+    .await;
+}

@@ -1,0 +1,227 @@
+//! The test harness itself: the blocking `TestServer` in plain `#[test]`s,
+//! `wait_for_messages` failing with a helpful panic, and interop with
+//! Python's smtplib against the blocking server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mtakit::auth_fn;
+use mtakit::test_util::TestServer;
+
+/// Socket reads and writes in this file give up after this.
+const IO_WAIT: Duration = Duration::from_secs(10);
+
+/// Bounds a whole test: a hang anywhere fails it instead of blocking.
+async fn bounded(test: impl Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(60), test)
+        .await
+        .expect("test did not finish within 60 s");
+}
+
+/// A blocking line-oriented client for plain `#[test]`s.
+struct Blocking {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Blocking {
+    fn connect(server: &TestServer) -> Self {
+        let stream = TcpStream::connect(server.addr()).expect("connect");
+        stream.set_read_timeout(Some(IO_WAIT)).expect("timeout");
+        stream.set_write_timeout(Some(IO_WAIT)).expect("timeout");
+        let reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut client = Self {
+            writer: stream,
+            reader,
+        };
+        assert!(client.reply().starts_with("220 "));
+        client
+    }
+
+    /// Reads one whole reply and returns its last line.
+    fn reply(&mut self) -> String {
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).expect("read a reply line");
+            assert!(n > 0, "connection closed while waiting for a reply");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str) -> String {
+        self.writer
+            .write_all(format!("{line}\r\n").as_bytes())
+            .expect("write");
+        self.reply()
+    }
+}
+
+fn send_one(server: &TestServer, subject: &str) {
+    let mut c = Blocking::connect(server);
+    assert!(c.command("EHLO client.test").starts_with("250 "));
+    assert!(c.command("MAIL FROM:<a@a.test>").starts_with("250 "));
+    assert!(c.command("RCPT TO:<b@b.test>").starts_with("250 "));
+    assert!(c.command("DATA").starts_with("354 "));
+    let end = c.command(&format!("Subject: {subject}\r\n\r\nbody\r\n."));
+    assert!(end.starts_with("250 "), "{end}");
+    assert!(c.command("QUIT").starts_with("221 "));
+}
+
+#[test]
+fn blocking_server_works_in_a_plain_test() {
+    let server = TestServer::start();
+    send_one(&server, "blocking");
+    let messages = server.wait_for_messages(1);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].header("Subject").as_deref(), Some("blocking"));
+    assert_eq!(server.messages().len(), 1);
+    assert_eq!(messages[0].peer().ip().to_string(), "127.0.0.1");
+    server.shutdown();
+}
+
+#[test]
+#[should_panic(expected = "expected at least 1 message")]
+fn wait_for_messages_panics_when_nothing_arrives() {
+    let server = TestServer::builder()
+        .wait_timeout(Duration::from_millis(50))
+        .start();
+    let _ = server.wait_for_messages(1);
+}
+
+#[test]
+fn wait_for_messages_panic_lists_what_did_arrive() {
+    let server = TestServer::builder()
+        .wait_timeout(Duration::from_millis(100))
+        .start();
+    send_one(&server, "the only one");
+    let started = Instant::now();
+    let panic = catch_unwind(AssertUnwindSafe(|| server.wait_for_messages(2)))
+        .expect_err("waiting for 2 of 1 must panic");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let text = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .expect("a text panic");
+    assert!(text.contains("expected at least 2 message"), "{text}");
+    assert!(text.contains("but 1 arrived"), "{text}");
+    assert!(text.contains("the only one"), "{text}");
+    assert!(text.contains("<a@a.test>"), "{text}");
+}
+
+#[tokio::test]
+#[should_panic(expected = "expected at least 1 message")]
+async fn wait_for_messages_async_panics_when_nothing_arrives() {
+    bounded(async {
+        let server = TestServer::builder()
+            .wait_timeout(Duration::from_millis(50))
+            .start_async()
+            .await;
+        let _ = server.wait_for_messages_async(1).await;
+    })
+    .await;
+}
+
+/// Runs a Python script with the server's port as its argument; `None`
+/// when python3 is not installed.
+fn python(script: &str, port: u16) -> Option<std::process::Output> {
+    let child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("cannot run python3: {e}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if child.try_wait().expect("wait for python3").is_some() {
+            return Some(child.wait_with_output().expect("python3 output"));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("python3 output");
+            panic!(
+                "python3 did not finish in 30 s: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const SMTPLIB_SCRIPT: &str = r#"
+import smtplib, sys
+from email.message import EmailMessage
+
+port = int(sys.argv[1])
+msg = EmailMessage()
+msg["From"] = "py@a.test"
+msg["To"] = "one@b.test, two@b.test"
+msg["Subject"] = "From smtplib"
+msg.set_content("Hello from Python.\n.leading dot\nGrüße\n")
+with smtplib.SMTP("127.0.0.1", port, local_hostname="python.test", timeout=10) as s:
+    s.ehlo("python.test")
+    assert s.has_extn("pipelining"), s.esmtp_features
+    assert s.has_extn("auth"), s.esmtp_features
+    try:
+        s.login("wrong", "nope")
+        raise SystemExit("bad credentials were accepted")
+    except smtplib.SMTPAuthenticationError as e:
+        assert e.smtp_code == 535, e
+    s.login("py", "py")
+    refused = s.send_message(msg)
+    assert refused == {}, refused
+    refused = s.sendmail("py@a.test", ["three@b.test"], b"Subject: raw\r\n\r\nraw bytes\r\n")
+    assert refused == {}, refused
+print("sent")
+"#;
+
+#[test]
+fn python_smtplib_interop() {
+    let server = TestServer::builder()
+        .authenticator(auth_fn(|c| c.username() == c.password()))
+        .start();
+    let Some(out) = python(SMTPLIB_SCRIPT, server.addr().port()) else {
+        println!("note: python3 is not installed; smtplib interop skipped");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "smtplib script failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages = server.wait_for_messages(2);
+    assert_eq!(messages.len(), 2);
+
+    let first = &messages[0];
+    assert_eq!(first.reverse_path().to_string(), "<py@a.test>");
+    let to: Vec<String> = first.forward_paths().map(|p| p.to_string()).collect();
+    assert_eq!(to, ["<one@b.test>", "<two@b.test>"]);
+    assert_eq!(first.header("Subject").as_deref(), Some("From smtplib"));
+    assert_eq!(
+        first.helo().map(|h| h.to_string()).as_deref(),
+        Some("python.test")
+    );
+    assert_eq!(first.auth().map(|a| a.username.as_str()), Some("py"));
+    let text = first.text();
+    // smtplib dot-stuffs; the server removes it.
+    assert!(text.contains("\r\n.leading dot\r\n"), "{text}");
+    assert!(!text.contains("..leading"), "{text}");
+
+    let second = &messages[1];
+    assert_eq!(second.data(), b"Subject: raw\r\n\r\nraw bytes\r\n");
+    let to: Vec<String> = second.forward_paths().map(|p| p.to_string()).collect();
+    assert_eq!(to, ["<three@b.test>"]);
+}
