@@ -28,6 +28,7 @@
 //! | [`proxy`] | the PROXY protocol v1/v2 header parser |
 //! | [`data`] | the streaming DATA receiver |
 //! | [`bdat`] | the CHUNKING (BDAT) receiver |
+//! | [`findings`] | conformance findings recorded on each message |
 //! | [`sasl`] | AUTH PLAIN and LOGIN |
 //! | [`limits`] | [`Limits`], every bound with its RFC default |
 //! | [`session`] | the [`Session`] state machine, its events and decisions |
@@ -62,6 +63,7 @@ pub mod address;
 pub mod bdat;
 pub mod command;
 pub mod data;
+pub mod findings;
 pub mod limits;
 pub mod params;
 pub mod proxy;
@@ -73,6 +75,7 @@ pub mod testing;
 pub use address::{AddressLiteral, Domain, ForwardPath, Mailbox, PathError, ReversePath};
 pub use command::{Command, CommandError};
 pub use data::{DataOutcome, DataReceiver, DataStats};
+pub use findings::Finding;
 pub use limits::{Limits, LineEndingPolicy};
 pub use params::{Body, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};

@@ -16,6 +16,9 @@ pub enum LineEndingPolicy {
     /// Turn every bare CR and bare LF into CRLF, then accept.
     Normalize,
     /// Accept the bytes unchanged and record a finding on the message.
+    /// This is the conformance mode for testing mail senders: a UTF-8
+    /// envelope address without SMTPUTF8 is also accepted and recorded
+    /// rather than refused with `553 5.6.7`.
     Record,
 }
 

@@ -124,6 +124,19 @@ where
     A: Authenticator,
     S: MessageSink,
 {
+    /// Looks, without waiting, for input that arrived before the greeting
+    /// was sent: an early talker (recorded as a finding). What it sent is
+    /// kept and answered in order after the greeting.
+    async fn check_early_talker<IO: AsyncRead + Unpin>(&mut self, io: &mut IO) {
+        // `timeout` polls the read once before looking at the clock.
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, io.read(&mut self.buf)).await
+            && n > 0
+        {
+            self.session.client_spoke_early();
+            self.session.receive(&self.buf[..n]);
+        }
+    }
+
     /// Writes the queued replies, within the command timeout: a client
     /// that stops reading cannot hold the connection (security.md TO-4).
     async fn flush<IO: AsyncWrite + Unpin>(&mut self, io: &mut IO) -> Result<(), ConnectionError> {
@@ -185,10 +198,14 @@ where
                 match event {
                     Event::Reply(reply) => reply.write_to(&mut self.out),
                     Event::Decide(pending) => {
+                        let connect = matches!(pending, Pending::Connect);
                         let verdict = decide(&shared, &mut self.session, pending).await;
                         self.session
                             .decide(verdict)
                             .map_err(ConnectionError::internal)?;
+                        if connect {
+                            self.check_early_talker(io).await;
+                        }
                     }
                     Event::Deliver(transaction) => {
                         let mut verdicts = deliver(&shared, &self.session, transaction).await;

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mtakit_proto::{
-    AuthIdentity, DataStats, Domain, Envelope, ForwardPath, Greeting, MailParams, Recipient,
-    ReversePath, SessionInfo, TlsInfo, Transaction,
+    AuthIdentity, DataStats, Domain, Envelope, Finding, ForwardPath, Greeting, MailParams,
+    Recipient, ReversePath, SessionInfo, TlsInfo, Transaction,
 };
 
 /// A message received at the end of DATA: the bytes exactly as received
@@ -30,6 +30,7 @@ pub struct Message {
     envelope: Envelope,
     data: Vec<u8>,
     stats: DataStats,
+    findings: Vec<Finding>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -55,6 +56,7 @@ impl Message {
             envelope,
             data,
             stats,
+            findings,
             ..
         } = transaction;
         Self {
@@ -71,6 +73,7 @@ impl Message {
             envelope,
             data,
             stats,
+            findings,
         }
     }
 
@@ -177,6 +180,49 @@ impl Message {
     /// line.
     pub fn stats(&self) -> &DataStats {
         &self.stats
+    }
+
+    /// What the client did against the rules: bare CR or LF, NUL octets,
+    /// lines over 998 octets, 8-bit data without `BODY=8BITMIME`, a UTF-8
+    /// envelope without `SMTPUTF8`, talking before the greeting. Empty for
+    /// a conforming client. With the default strict limits most of these
+    /// are refused; with [`LineEndingPolicy::Record`](crate::proto::LineEndingPolicy::Record)
+    /// they are accepted and listed here.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Panics, listing the findings, unless the client conformed.
+    ///
+    /// ```
+    /// use mtakit::test_util::{TestClient, TestServer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let server = TestServer::start_async().await;
+    /// let mut client = TestClient::connect(server.addr()).await?;
+    /// client.ehlo("client.example").await?;
+    /// client.mail_from("<a@example.com>").await?;
+    /// client.rcpt_to("<b@example.com>").await?;
+    /// client.data(b"Subject: fine\r\n\r\nAll lines end in CRLF.\r\n").await?;
+    /// server.wait_for_messages_async(1).await[0].assert_clean();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When [`findings`](Self::findings) is not empty.
+    #[track_caller]
+    pub fn assert_clean(&self) {
+        if !self.findings.is_empty() {
+            let list: Vec<String> = self.findings.iter().map(ToString::to_string).collect();
+            panic!(
+                "message {} from {} is not clean: {}",
+                self.id,
+                self.reverse_path(),
+                list.join("; ")
+            );
+        }
     }
 
     /// Takes the content out of the message.

@@ -100,6 +100,9 @@ pub struct Transaction {
     pub data: Vec<u8>,
     /// What the DATA receiver saw (bare CR/LF, NUL, 8-bit, line length).
     pub stats: DataStats,
+    /// What the client did against the rules in this transaction; empty
+    /// for a conforming client.
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 /// Which RFC 5321 §4.5.3.2 timeout applies now. The session never reads a

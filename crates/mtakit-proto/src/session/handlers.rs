@@ -4,6 +4,7 @@
 use crate::bdat::ChunkReceiver;
 use crate::command::Command;
 use crate::data::{DataOutcome, DataReceiver};
+use crate::findings::Finding;
 use crate::reply::{Reply, ReplyCode};
 use crate::sasl::{self, Credentials, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, Mechanism};
 use crate::session::event::{Event, Pending, Transaction, Verdict};
@@ -61,7 +62,8 @@ impl Session {
                 if let Some(reply) = self.unsupported_mail_param(&params) {
                     return self.error(reply);
                 }
-                if !reverse_path.is_ascii() && !params.smtputf8 {
+                let utf8_without = !reverse_path.is_ascii() && !params.smtputf8;
+                if utf8_without && !self.recording() {
                     return self.reply(r::NON_ASCII);
                 }
                 if self.config.require_tls && self.info.tls.is_none() {
@@ -73,6 +75,7 @@ impl Session {
                 if params.size.is_some_and(|s| s > self.info.max_message_size) {
                     return self.reply(r::TOO_BIG);
                 }
+                self.info.utf8_without_smtputf8 = utf8_without;
                 let pending = Pending::MailFrom {
                     reverse_path,
                     params,
@@ -93,8 +96,12 @@ impl Session {
                 if let Some(reply) = self.unsupported_rcpt_param(&params) {
                     return self.error(reply);
                 }
-                if !forward_path.is_ascii() && !envelope.mail_params.smtputf8 {
+                let utf8_without = !forward_path.is_ascii() && !envelope.mail_params.smtputf8;
+                if utf8_without && !self.recording() {
                     return self.reply(r::NON_ASCII);
+                }
+                if utf8_without {
+                    self.info.utf8_without_smtputf8 = true;
                 }
                 if envelope.recipients.len() >= self.config.limits.max_recipients {
                     return self.reply(r::TOO_MANY_RCPTS);
@@ -430,6 +437,7 @@ impl Session {
         let Some(envelope) = self.info.envelope.clone() else {
             return self.reply(r::POLICY_ERROR);
         };
+        let findings = self.findings(&envelope, &outcome.stats);
         self.awaiting = Some(Awaiting::Deliver {
             recipients: envelope.recipients.len(),
         });
@@ -437,11 +445,58 @@ impl Session {
             envelope,
             data: outcome.content,
             stats: outcome.stats,
+            findings,
         }));
+    }
+
+    /// Conformance mode: accept and record instead of refusing.
+    fn recording(&self) -> bool {
+        self.config.limits.line_endings == crate::limits::LineEndingPolicy::Record
+    }
+
+    /// What this transaction did against the rules.
+    fn findings(&self, envelope: &Envelope, stats: &crate::data::DataStats) -> Vec<Finding> {
+        use crate::params::Body;
+        let mut findings = Vec::new();
+        if self.info.early_talker {
+            findings.push(Finding::EarlyTalker);
+        }
+        if self.info.utf8_without_smtputf8 {
+            findings.push(Finding::Utf8EnvelopeWithoutSmtputf8);
+        }
+        if stats.bare_lf > 0 {
+            findings.push(Finding::BareLf {
+                count: stats.bare_lf,
+            });
+        }
+        if stats.bare_cr > 0 {
+            findings.push(Finding::BareCr {
+                count: stats.bare_cr,
+            });
+        }
+        if stats.nul > 0 {
+            findings.push(Finding::Nul { count: stats.nul });
+        }
+        if stats.longest_line > 998 {
+            findings.push(Finding::LongLine {
+                length: stats.longest_line,
+            });
+        }
+        let declared = matches!(
+            envelope.mail_params.body,
+            Some(Body::EightBitMime | Body::BinaryMime)
+        );
+        if stats.eight_bit > 0 && !declared {
+            findings.push(Finding::EightBitWithoutBody {
+                count: stats.eight_bit,
+            });
+        }
+        findings
     }
 
     pub(crate) fn end_transaction(&mut self) {
         self.info.envelope = None;
+        self.info.utf8_without_smtputf8 = false;
         self.chunks = None;
         if self.phase == Phase::Mail {
             self.phase = Phase::Ready;

@@ -65,6 +65,8 @@ pub struct SessionInfo {
     pub(crate) envelope: Option<Envelope>,
     pub(crate) max_message_size: u64,
     pub(crate) transactions: u64,
+    pub(crate) early_talker: bool,
+    pub(crate) utf8_without_smtputf8: bool,
 }
 
 impl SessionInfo {
@@ -116,5 +118,10 @@ impl SessionInfo {
     /// Messages accepted so far on this connection.
     pub fn transactions(&self) -> u64 {
         self.transactions
+    }
+
+    /// True when the client sent data before the greeting.
+    pub fn early_talker(&self) -> bool {
+        self.early_talker
     }
 }

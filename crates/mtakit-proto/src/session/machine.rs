@@ -174,6 +174,8 @@ impl Session {
             envelope: None,
             max_message_size: config.limits.max_message_size,
             transactions: 0,
+            early_talker: false,
+            utf8_without_smtputf8: false,
         };
         Self {
             extensions: config.extensions.clone(),
@@ -352,6 +354,13 @@ impl Session {
     /// transaction in flight, with `421 4.3.2`.
     pub fn shutdown(&mut self) {
         self.shutdown = true;
+    }
+
+    /// The driver saw the client send data before the greeting went out
+    /// (an "early talker"). Recorded as a [`Finding`](crate::Finding) on
+    /// later messages.
+    pub fn client_spoke_early(&mut self) {
+        self.info.early_talker = true;
     }
 
     /// The client closed its side. Any transaction in progress is dropped.
