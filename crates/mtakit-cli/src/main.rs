@@ -1,1 +1,48 @@
-fn main() {}
+//! `mtakit`: a development SMTP server built on the `mtakit` crate.
+//!
+//! ```text
+//! mtakit serve                          # print every message on stdout
+//! mtakit serve --maildir ./mail         # store messages in a Maildir
+//! mtakit serve --listen 127.0.0.1:0     # pick a free port; see stderr
+//! ```
+//!
+//! This file only parses the arguments, sets up logging and hands over to
+//! [`serve`]; [`cli`] declares the arguments and [`output`] the sinks.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+mod cli;
+mod output;
+mod serve;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mtakit: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr at `info` unless `RUST_LOG` says otherwise; stdout is
+/// reserved for printed messages.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

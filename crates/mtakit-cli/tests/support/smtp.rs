@@ -1,0 +1,110 @@
+//! A blocking SMTP client over a plain `TcpStream`, and base64 for AUTH.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use super::WAIT;
+
+/// A blocking SMTP client over a plain `TcpStream`.
+pub(crate) struct Smtp {
+    reader: BufReader<TcpStream>,
+    /// The socket, for writing and for its addresses.
+    pub(crate) writer: TcpStream,
+}
+
+/// A reply: its code and its lines of text (without the code).
+pub(crate) type Reply = (u16, Vec<String>);
+
+impl Smtp {
+    /// Connects and checks the `220` greeting.
+    pub(crate) fn connect(addr: SocketAddr) -> Smtp {
+        let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        stream.set_write_timeout(Some(WAIT)).unwrap();
+        let mut smtp = Smtp {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        let (code, lines) = smtp.reply();
+        assert_eq!(code, 220, "greeting: {lines:?}");
+        smtp
+    }
+
+    pub(crate) fn reply(&mut self) -> Reply {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).expect("read a reply");
+            assert!(n > 0, "connection closed; lines so far: {lines:?}");
+            let line = line.trim_end_matches(['\r', '\n']);
+            assert!(line.len() >= 3, "short reply line {line:?}");
+            let code: u16 = line[..3].parse().expect("reply code");
+            lines.push(line.get(4..).unwrap_or("").to_owned());
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (code, lines);
+            }
+        }
+    }
+
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    pub(crate) fn cmd(&mut self, line: &str) -> Reply {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.reply()
+    }
+
+    /// Sends a whole transaction; `content` must be dot-stuffed and end
+    /// with CRLF. Returns the final reply.
+    pub(crate) fn transaction(&mut self, from: &str, to: &[&str], content: &str) -> Reply {
+        assert_eq!(self.cmd(&format!("MAIL FROM:<{from}>")).0, 250);
+        for rcpt in to {
+            assert_eq!(self.cmd(&format!("RCPT TO:<{rcpt}>")).0, 250);
+        }
+        assert_eq!(self.cmd("DATA").0, 354);
+        self.send(content.as_bytes());
+        self.cmd(".")
+    }
+
+    /// True once the server closed the connection.
+    pub(crate) fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        matches!(self.reader.read_to_end(&mut rest), Ok(0))
+    }
+}
+
+pub(crate) fn plain_token(user: &str, password: &str) -> String {
+    base64(format!("\0{user}\0{password}").as_bytes())
+}
+
+/// Standard base64 with padding, enough for AUTH PLAIN.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn base64_helper_matches_rfc4648() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+}
