@@ -69,6 +69,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Manual
+//!
+//! - [`docs::security`]: each threat, its default, and the test that proves it.
+//! - [`docs::rfc_compliance`]: the RFC coverage table.
+//!
 //! # Features
 //!
 //! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`].
@@ -82,6 +87,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod docs;
 mod driver;
 mod error;
 mod message;

@@ -66,7 +66,9 @@ async fn client(addr: SocketAddr, id: u64, scenario: Scenario) -> std::io::Resul
     c.ehlo("soak.test").await?.assert_code(250);
     match scenario {
         Scenario::Valid => {
-            c.mail_from(&format!("<sender{id}@a.test>")).await?.assert_code(250);
+            c.mail_from(&format!("<sender{id}@a.test>"))
+                .await?
+                .assert_code(250);
             c.rcpt_to("<r@b.test>").await?.assert_code(250);
             let reply = c.data(&body(&token)).await?;
             c.quit().await?;
@@ -201,7 +203,9 @@ async fn hundreds_of_mixed_clients_lose_nothing() {
     let acked_set: BTreeSet<&String> = acked.iter().collect();
     assert_eq!(stored_set, acked_set, "stored and acknowledged differ");
     assert!(
-        messages.iter().all(|m| m.reverse_path().to_string() != "<smuggled@evil.test>"),
+        messages
+            .iter()
+            .all(|m| m.reverse_path().to_string() != "<smuggled@evil.test>"),
         "a smuggled message was stored"
     );
     for m in &messages {
@@ -209,7 +213,9 @@ async fn hundreds_of_mixed_clients_lose_nothing() {
     }
 
     // The server still answers.
-    let mut c = TestClient::connect(addr).await.expect("connect after the soak");
+    let mut c = TestClient::connect(addr)
+        .await
+        .expect("connect after the soak");
     c.command("NOOP").await.expect("noop").assert_code(250);
     let _ = c.send_raw(b"QUIT\r\n").await;
 

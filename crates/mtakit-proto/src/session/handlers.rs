@@ -31,7 +31,15 @@ impl Session {
                 ..
             }
         );
-        if !extended && line.len() + 2 > self.config.limits.command_line {
+        let limits = &self.config.limits;
+        let cap = match cmd {
+            _ if extended => limits.command_line_extended,
+            // Clients put long OAuth tokens on the AUTH line although RFC
+            // 4954 §4 says not to; allow them up to the SASL line limit.
+            Command::Auth { .. } => limits.auth_line,
+            _ => limits.command_line,
+        };
+        if line.len() + 2 > cap {
             return self.error(r::LINE_TOO_LONG);
         }
         match cmd {
@@ -221,7 +229,7 @@ impl Session {
         if !self.extensions.auth || self.config.auth_mechanisms.is_empty() {
             return self.error(r::AUTH_UNAVAILABLE);
         }
-        if self.info.greeting() != Some(Greeting::Ehlo) {
+        if !self.info.is_esmtp() {
             return self.error(r::bad_sequence(verb, "send EHLO first"));
         }
         if self.info.auth.is_some() {
@@ -264,6 +272,9 @@ impl Session {
     fn bdat(&mut self, verb: &str, size: u64, last: bool) {
         let refusal = if !self.extensions.chunking {
             Some(r::BDAT_UNAVAILABLE)
+        } else if !self.info.is_esmtp() {
+            // CHUNKING is only offered in the EHLO/LHLO reply (RFC 3030).
+            Some(r::bad_sequence(verb, "send EHLO first"))
         } else {
             match &self.info.envelope {
                 None => Some(r::bad_sequence(verb, "send MAIL and RCPT first")),

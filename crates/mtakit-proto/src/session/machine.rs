@@ -503,10 +503,14 @@ impl Session {
             }
             Mode::Command | Mode::Sasl(_) => {
                 let sasl = matches!(self.mode, Mode::Sasl(_));
+                let limits = &self.config.limits;
+                // What is buffered before a line counts as over-long: the
+                // largest any line may be (AUTH lines may reach the SASL
+                // limit); each command's own limit is checked once parsed.
                 let cap = if sasl {
-                    self.config.limits.auth_line
+                    limits.auth_line
                 } else {
-                    self.config.limits.command_line_extended
+                    limits.command_line_extended.max(limits.auth_line)
                 };
                 let Some(lf) = memchr(b'\n', avail) else {
                     if avail.len() >= cap {
@@ -520,15 +524,18 @@ impl Session {
                 self.pos += lf + 1;
                 // Length first: a line over the cap that arrives in pieces
                 // goes through `LongLine` before its end is seen, so it must
-                // get the same reply here whatever its terminator.
-                if lf + 1 > cap {
+                // get the same reply here whatever its terminator. A bare-LF
+                // line is refused anyway; over the plain command limit it is
+                // reported as too long, as it would be with a CRLF.
+                let bare = lf == 0 || self.input[start + lf - 1] != b'\r';
+                if lf + 1 > cap || (bare && lf + 1 > self.config.limits.command_line) {
                     if sasl {
                         self.mode = Mode::Command;
                     }
                     self.error(r::LINE_TOO_LONG);
                     return true;
                 }
-                if lf == 0 || self.input[start + lf - 1] != b'\r' {
+                if bare {
                     if sasl {
                         self.mode = Mode::Command;
                     }

@@ -1,0 +1,73 @@
+//! # Security: threats, defaults and the tests that prove them
+//!
+//! mtakit is strict by default and bounded everywhere. Each row names the
+//! threat, what the default does, and the tests that fail if the defence is
+//! removed (`proto:` tests are in `crates/mtakit-proto/tests`, the others in
+//! `crates/mtakit/tests`). The attack cases come from
+//! `reference/security.md` (SMUG-*, LIM-*, TO-*, TLS-*, NUL-*, HDR-*,
+//! AUTH-*).
+//!
+//! ## SMTP smuggling (2023, CVE-2023-51764/5/6)
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | A non-standard end of data (`\n.\n`, `\r\n.\r`, `\r\n\x00.\r\n`, …) makes the server read a second, forged message | Only `<CRLF>.<CRLF>` ends DATA, in every [`LineEndingPolicy`](crate::proto::LineEndingPolicy); a bare CR or LF is never a line end | `proto: session_security::smug1_smug2_default_rejects_every_bare_line_ending`, `smuggling::strict_default_refuses_every_seq`, `smuggling::smug_7_one_byte_writes`, `proto: split_invariance` |
+//! | Content with bare CR/LF is relayed on to a lenient server | Refused with `550 5.5.2` after the real end (`Reject`); `Normalize` turns them into CRLF; `Record` keeps them and lists a [`Finding`](crate::proto::Finding) | `proto: session_security::smug3_normalize_accepts_one_message_with_crlf_in_place_of_bare_ones`, `smuggling::smug_3_normalize_still_ends_only_at_crlf_dot_crlf` |
+//! | A command ended by a bare LF is executed | Never: `500 5.5.2`, the line is dropped | `proto: session_security::smug4_a_command_ended_by_bare_lf_is_never_executed`, `smuggling::smug_4_bare_lf_command_is_not_executed` |
+//! | BDAT chunk octets are read as commands | A BDAT with a valid size always consumes its octets, even when refused | `proto: session_extensions::bdat_without_a_transaction_drains_its_chunk` |
+//!
+//! ## STARTTLS command injection (CVE-2011-0411) and TLS
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | Plaintext pipelined after STARTTLS runs inside TLS | Discarded before the handshake | `tls::pipelined_plaintext_after_starttls_is_discarded`, `proto: session_security::tls1_tls3_pipelined_plaintext_after_starttls_is_discarded` |
+//! | State learned before TLS (EHLO, AUTH, transaction) survives it | The session resets; EHLO is needed again; STARTTLS is not offered again | `tls::session_resets_after_tls`, `proto: session_security::auth9_identity_is_cleared_by_starttls` |
+//! | A reply injected before TLS is read by the test client inside it | [`TestClient`](crate::test_util::TestClient) clears its buffer at the switch | `tls::test_client_drops_replies_injected_before_tls` |
+//! | A client stalls the handshake | Cut off at the command timeout | `tls::handshake_stall_times_out` |
+//! | Garbage instead of a ClientHello | That connection closes; the server goes on | `tls::garbage_handshake_closes_cleanly` |
+//!
+//! ## Authentication
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | Passwords sent in clear | AUTH is neither offered nor accepted without TLS (`538 5.7.11`) unless allowed | `tls::auth_only_after_tls_by_default`, `proto: session_security::auth1_auth2_no_auth_before_tls` |
+//! | A failed AUTH leaves the session authenticated (pymta's bug) | Failure leaves it unauthenticated; retry is allowed | `proto: pymta_validation` (`fixed_*` tests) |
+//! | Password guessing | Each failure counts; after [`max_auth_failures`](crate::proto::Limits::max_auth_failures) (3) `421 4.7.0` and close | `proto: session_security::auth4_a_failed_auth_counts_towards_the_error_limit` |
+//! | Huge SASL lines | Capped at 12 288 octets (`500 5.5.6`) | `proto: session_security::auth8_long_continuation_line` |
+//!
+//! ## Limits and slow clients (RFC 5321 §4.5.3)
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | Endless command lines exhaust memory | 512 octets (2048 with MAIL/RCPT parameters); longer lines are discarded up to their end and get `500 5.5.6` | `input_limits::lim_3_huge_command_line_is_refused_and_the_session_recovers`, `proto: session_rfc::an_overlong_line_gets_the_same_reply_however_it_ends_or_arrives` |
+//! | Huge messages are buffered | 10 MiB, advertised in SIZE; content beyond it is drained, not stored, then `552 5.3.4` | `input_limits::lim_12_oversized_data_is_drained_then_552`, `proto: session_extensions::bdat_size_limit_enforced_while_streaming` |
+//! | Too many recipients | 1000, then `452 4.5.3` | `pipelining::lim_9_10_pipelined_recipients_up_to_the_limit` |
+//! | A client sends garbage forever | 20 bad commands, then `421 4.7.0` and close | `proto: session_rfc::sequence_errors_count_towards_the_error_limit`, `input_limits::lim_3_repeated_long_lines_hit_the_error_limit` |
+//! | Idle clients hold connections | `421 4.4.2` after the command timeout (5 min) | `server_timeouts::to_1_idle_client_gets_421_after_the_command_timeout` |
+//! | A command sent a byte at a time (slowloris) | The command timeout is a deadline for the whole line | `server_timeouts::to_2_slowloris_command_is_cut_off` |
+//! | DATA trickled a byte at a time | Content must keep [`min_data_rate`](crate::proto::Limits::min_data_rate) (500 octets/s) | `server_timeouts::to_3_trickled_data_is_cut_off` |
+//! | A client that never reads its replies | Writes are bounded by the command timeout | `server_timeouts::to_4_client_that_never_reads_is_closed` |
+//! | A slow policy hook or sink hangs the session | Hooks get the command timeout, the sink the DATA termination timeout; then `451 4.3.0` | `server_timeouts::to_6_slow_policy_hook_gives_451_and_the_session_goes_on`, `server_timeouts::stuck_sink_gives_451_after_the_data_termination_timeout` |
+//! | Too many connections | 1000 in total (`421 4.3.2`), optional per-IP cap (`421 4.7.0`) | `server_connections::max_connections_refuses_the_third_client`, `server_connections::max_connections_per_ip_refuses_the_second_client` |
+//!
+//! ## Bad bytes and injection
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | NUL or control bytes in commands | `501 5.5.2`, never echoed raw | `proto: session_security::nul1_nul_in_commands_is_501_without_state_change`, `proto: session_security::nul4_control_characters_in_commands_are_501_and_never_echoed` |
+//! | NUL in content (Sendmail's smuggling follow-up) | Refused with `554 5.6.0` unless [`allow_nul`](crate::proto::Limits::allow_nul) | `input_limits::nul_2_nul_in_data_is_refused_by_default` |
+//! | A bare CR in the EHLO argument forges a header later | `501 5.5.2` | `proto: session_security::hdr1_bare_cr_in_ehlo_is_501` |
+//! | A policy's reply text injects a second reply | [`Reply`](crate::proto::Reply) refuses CR, LF and NUL; lines over 512 octets are split | `proto: session_security::hdr4_reply_text_cannot_inject` |
+//! | A CR hidden in DSN xtext | `501 5.5.4` | `proto: session_extensions::dsn_parameters_are_validated` |
+//! | A forged PROXY header | Accepted only from configured networks | `proxy_protocol` tests |
+//!
+//! ## Nothing lost
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | A sink fails or panics | `451 4.3.0` for that message; the client retries; the server goes on | `server_sinks::sink_error_reply_reaches_the_client_and_a_retry_works`, `server_sinks::panicking_sink_gives_451_and_the_server_goes_on` |
+//! | A crash loses an acknowledged message | [`MaildirSink`](crate::MaildirSink) fsyncs and renames into `new/` before the `250` | `server_sinks::maildir_file_is_in_new_before_the_250`, `server_sinks::maildir_without_new_gives_451_and_leaves_tmp_empty` |
+//! | A client disconnects mid-DATA | No message | `pipelining::disconnect_mid_data_stores_nothing` |
+//! | Shutdown cuts transactions | Stop accepting, finish transactions in flight up to the deadline, `421 4.3.2` to idle sessions | `server_connections::graceful_shutdown_lets_a_transaction_finish` and the CLI's SIGTERM test |
+//! | Load with hostile clients loses or duplicates mail | Every acknowledged message stored exactly once | `soak::hundreds_of_mixed_clients_lose_nothing` |
+//! | Unknown parser crashes | Fuzz targets for every parser and the whole session | `fuzz/` and `FUZZING.md` |
