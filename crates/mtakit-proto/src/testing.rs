@@ -47,6 +47,7 @@ pub struct Harness {
     closed: bool,
     starttls: usize,
     greeted: bool,
+    commands: Vec<String>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -91,6 +92,7 @@ impl Harness {
             closed: false,
             starttls: 0,
             greeted: false,
+            commands: Vec::new(),
         }
     }
 
@@ -138,6 +140,7 @@ impl Harness {
                 }
                 Event::StartTls => self.starttls += 1,
                 Event::Close => self.closed = true,
+                Event::Command(line) => self.commands.push(line),
             }
         }
         self.greeted = true;
@@ -210,6 +213,12 @@ impl Harness {
     /// True once the session closed.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// The command lines recorded (with
+    /// [`SessionConfig::record_commands`]).
+    pub fn commands(&self) -> &[String] {
+        &self.commands
     }
 
     /// How many times STARTTLS was started.

@@ -117,3 +117,27 @@ fn findings_display_says_what_went_wrong() {
             .contains("before the greeting")
     );
 }
+
+#[test]
+fn command_lines_are_recorded_for_transcripts_with_secrets_hidden() {
+    let mut c = SessionConfig::new("localhost");
+    c.record_commands = true;
+    c.auth_mechanisms = vec![
+        mtakit_proto::Mechanism::Plain,
+        mtakit_proto::Mechanism::Login,
+    ];
+    c.allow_insecure_auth = true;
+    let mut h = Harness::with_config(c);
+    h.greeting();
+    h.send("EHLO client.test");
+    h.send("AUTH PLAIN AGFsaWNlAHNlY3JldA==");
+    h.send("NOOP \x01hidden");
+    assert_eq!(
+        h.commands(),
+        ["EHLO client.test", "AUTH PLAIN ***", "NOOP ?hidden"]
+    );
+    let mut h = Harness::new();
+    h.greeting();
+    h.send("EHLO client.test");
+    assert!(h.commands().is_empty(), "off by default");
+}

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::auth::{AuthResult, Authenticator};
 use crate::error::ConnectionError;
 use crate::message::Message;
+use crate::observe::{Entry, Recorder};
 use crate::policy::Policy;
 use crate::server::Shared;
 use crate::sink::{MessageSink, temporary_failure};
@@ -39,6 +40,10 @@ struct Driver<P, A, S> {
     draining: bool,
     out: Vec<u8>,
     buf: Vec<u8>,
+    /// The transcript, when the server has an observer.
+    recorder: Option<Recorder>,
+    /// The client closed its side first.
+    peer_gone: bool,
 }
 
 /// Drives one connection to its end; with `implicit_tls`, the TLS
@@ -74,27 +79,20 @@ where
     let io = crate::proxy::Prefixed::new(prefix, io);
     if implicit_tls {
         let mut tls = handshake(&shared, io).await?;
-        info.tls = Some(tls_info(tls.get_ref().1));
+        let tls_facts = tls_info(tls.get_ref().1);
+        info.tls = Some(tls_facts.clone());
         let mut driver = Driver::new(shared, shutdown, info);
-        driver.run(&mut tls).await?;
-        return Ok(());
-    }
-    let mut io = io;
-    let mut driver = Driver::new(shared, shutdown, info);
-    match driver.run(&mut io).await? {
-        Outcome::Closed => Ok(()),
-        Outcome::StartTls => {
-            let mut tls = handshake(&driver.shared, io).await?;
-            driver
-                .session
-                .tls_established(tls_info(tls.get_ref().1))
-                .map_err(ConnectionError::internal)?;
-            match driver.run(&mut tls).await? {
-                Outcome::Closed => Ok(()),
-                Outcome::StartTls => Err(ConnectionError::internal("STARTTLS inside TLS")),
-            }
+        if let Some(recorder) = driver.recorder.as_mut() {
+            recorder.tls(&tls_facts);
         }
+        let result = driver.run(&mut tls).await.map(|_| ());
+        driver.finish(&result);
+        return result;
     }
+    let mut driver = Driver::new(shared, shutdown, info);
+    let result = driver.run_with_starttls(io).await;
+    driver.finish(&result);
+    result
 }
 
 /// Runs the server side of a TLS handshake within the command timeout.
@@ -161,6 +159,11 @@ where
         shutdown: watch::Receiver<bool>,
         info: ConnectionInfo,
     ) -> Self {
+        let recorder = shared.observer.as_ref().map(|observer| {
+            let recorder = Recorder::new(info.peer, info.local);
+            observer.session_started(recorder.id(), info.peer);
+            recorder
+        });
         let mut session = Session::new(shared.config.clone(), info);
         let draining = *shutdown.borrow();
         if draining {
@@ -173,6 +176,44 @@ where
             draining,
             out: Vec::with_capacity(512),
             buf: vec![0u8; READ_SIZE],
+            recorder,
+            peer_gone: false,
+        }
+    }
+
+    /// Runs the session, upgrading to TLS when it asks for STARTTLS.
+    async fn run_with_starttls<IO>(&mut self, mut io: IO) -> Result<(), ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        match self.run(&mut io).await? {
+            Outcome::Closed => Ok(()),
+            Outcome::StartTls => {
+                let mut tls = handshake(&self.shared, io).await?;
+                let facts = tls_info(tls.get_ref().1);
+                if let Some(recorder) = self.recorder.as_mut() {
+                    recorder.tls(&facts);
+                }
+                self.session
+                    .tls_established(facts)
+                    .map_err(ConnectionError::internal)?;
+                match self.run(&mut tls).await? {
+                    Outcome::Closed => Ok(()),
+                    Outcome::StartTls => Err(ConnectionError::internal("STARTTLS inside TLS")),
+                }
+            }
+        }
+    }
+
+    /// Hands the transcript to the observer.
+    fn finish(&mut self, result: &Result<(), ConnectionError>) {
+        if let (Some(recorder), Some(observer)) = (self.recorder.take(), &self.shared.observer) {
+            let end = match result {
+                Ok(()) if self.peer_gone => "client closed".to_owned(),
+                Ok(()) => "closed".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            observer.session_ended(recorder.finish(end));
         }
     }
 
@@ -196,7 +237,17 @@ where
             while let Some(event) = self.session.poll_event() {
                 progressed = true;
                 match event {
-                    Event::Reply(reply) => reply.write_to(&mut self.out),
+                    Event::Reply(reply) => {
+                        if let Some(recorder) = self.recorder.as_mut() {
+                            recorder.reply(&reply);
+                        }
+                        reply.write_to(&mut self.out);
+                    }
+                    Event::Command(line) => {
+                        if let Some(recorder) = self.recorder.as_mut() {
+                            recorder.push(Entry::Command(line));
+                        }
+                    }
                     Event::Decide(pending) => {
                         let connect = matches!(pending, Pending::Connect);
                         let verdict = decide(&shared, &mut self.session, pending).await;
@@ -208,7 +259,12 @@ where
                         }
                     }
                     Event::Deliver(transaction) => {
-                        let mut verdicts = deliver(&shared, &self.session, transaction).await;
+                        let (mut verdicts, id) = deliver(&shared, &self.session, transaction).await;
+                        if let Some(recorder) = self.recorder.as_mut()
+                            && verdicts.iter().any(Verdict::is_accept)
+                        {
+                            recorder.push(Entry::Message(id));
+                        }
                         let decided = if shared.config.lmtp {
                             self.session.decide_each(verdicts)
                         } else {
@@ -248,6 +304,7 @@ where
                     Err(_) => self.session.timed_out(),
                     Ok(Ok(0)) => {
                         self.session.peer_closed();
+                        self.peer_gone = true;
                         return Ok(Outcome::Closed);
                     }
                     Ok(Ok(n)) => {
@@ -346,12 +403,12 @@ where
 }
 
 /// Runs the message policy and the sink for a complete message. Returns
-/// one verdict, or one per recipient for LMTP.
+/// one verdict, or one per recipient for LMTP, and the message id.
 async fn deliver<P, A, S>(
     shared: &Arc<Shared<P, A, S>>,
     session: &Session,
     transaction: Transaction,
-) -> Vec<Verdict>
+) -> (Vec<Verdict>, String)
 where
     P: Policy,
     A: Authenticator,
@@ -361,15 +418,15 @@ where
     let lmtp = shared.config.lmtp;
     let recipients = transaction.envelope.recipients.len();
     let message = Message::new(session.info(), transaction);
+    let id = message.id().to_owned();
     let verdict = with_budget(
         budget,
         shared.policy.accept_message(session.info(), &message),
     )
     .await;
     if !verdict.is_accept() {
-        return vec![verdict; if lmtp { recipients } else { 1 }];
+        return (vec![verdict; if lmtp { recipients } else { 1 }], id);
     }
-    let id = message.id().to_owned();
     // The sink runs in its own task, so that a panic there costs one
     // message (451), not the connection or the server.
     let task = {
@@ -397,7 +454,7 @@ where
             vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
         }
     };
-    outcomes
+    let verdicts = outcomes
         .into_iter()
         .map(|outcome| match outcome {
             Ok(()) => {
@@ -406,7 +463,8 @@ where
             }
             Err(reply) => Verdict::reject_with(reply),
         })
-        .collect()
+        .collect();
+    (verdicts, id)
 }
 
 /// Runs a hook within its time budget; past it the command gets

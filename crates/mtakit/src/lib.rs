@@ -91,6 +91,7 @@ pub mod docs;
 mod driver;
 mod error;
 mod message;
+pub mod observe;
 mod policy;
 pub mod proxy;
 mod server;

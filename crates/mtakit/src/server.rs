@@ -17,6 +17,7 @@ use tokio_rustls::rustls::ServerConfig;
 use crate::auth::{Authenticator, NoAuth};
 use crate::driver::drive;
 use crate::error::{ConnectionError, ServerError};
+use crate::observe::{ObserverHandle, SessionObserver};
 use crate::policy::{AcceptAll, Policy};
 use crate::proxy::Cidr;
 use crate::sink::{MessageSink, NullSink};
@@ -30,6 +31,7 @@ pub(crate) struct Shared<P, A, S> {
     pub(crate) sink: S,
     pub(crate) tls: Option<Arc<ServerConfig>>,
     pub(crate) proxy_from: Vec<Cidr>,
+    pub(crate) observer: Option<ObserverHandle>,
     shutdown_timeout: Duration,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -76,6 +78,7 @@ impl Server {
                 lmtp: false,
                 tls: None,
                 proxy_from: Vec::new(),
+                observer: None,
                 shutdown_timeout: Duration::from_secs(30),
             },
             policy: AcceptAll,
@@ -97,6 +100,7 @@ struct Options {
     lmtp: bool,
     tls: Option<Arc<ServerConfig>>,
     proxy_from: Vec<Cidr>,
+    observer: Option<ObserverHandle>,
     shutdown_timeout: Duration,
 }
 
@@ -165,6 +169,13 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         self
     }
 
+    /// Records a [`Transcript`](crate::observe::Transcript) of every
+    /// session and hands it to `observer` when the session ends.
+    pub fn observer(mut self, observer: impl SessionObserver) -> Self {
+        self.options.observer = Some(ObserverHandle(Arc::new(observer)));
+        self
+    }
+
     /// Enables STARTTLS (RFC 3207) with this configuration, and makes
     /// [`Server::serve_implicit_tls`] possible. See
     /// [`tls`](crate::tls) for building one.
@@ -222,6 +233,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         config.require_auth = o.require_auth;
         config.require_tls = o.require_tls;
         config.lmtp = o.lmtp;
+        config.record_commands = o.observer.is_some();
         config.tls_available = o.tls.is_some();
         if o.allow_insecure_auth && !config.auth_mechanisms.is_empty() {
             tracing::warn!("AUTH is offered over plaintext connections");
@@ -234,6 +246,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
                 sink: self.sink,
                 tls: o.tls,
                 proxy_from: o.proxy_from,
+                observer: o.observer,
                 shutdown_timeout: o.shutdown_timeout,
                 per_ip: Mutex::new(HashMap::new()),
             }),

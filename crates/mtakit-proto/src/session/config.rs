@@ -99,6 +99,9 @@ pub struct SessionConfig {
     /// Speak LMTP (RFC 2033): LHLO instead of HELO/EHLO, and one reply per
     /// recipient after the message.
     pub lmtp: bool,
+    /// Yield an [`Event::Command`](crate::Event::Command) for every command
+    /// line, for transcripts. Off by default.
+    pub record_commands: bool,
 }
 
 impl SessionConfig {
@@ -115,6 +118,7 @@ impl SessionConfig {
             require_tls: false,
             require_auth: false,
             lmtp: false,
+            record_commands: false,
         }
     }
 }

@@ -29,6 +29,11 @@ pub enum Event {
     Deliver(Transaction),
     /// Flush the replies so far and close the connection.
     Close,
+    /// A command line the client sent, for transcripts (only with
+    /// [`SessionConfig::record_commands`](crate::SessionConfig::record_commands)).
+    /// Non-printable octets are shown as `?`, long lines are cut, and
+    /// AUTH secrets are replaced by `***`.
+    Command(String),
 }
 
 impl Event {

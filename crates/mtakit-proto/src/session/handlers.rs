@@ -16,6 +16,14 @@ impl Session {
     /// Handles one complete command line (without CRLF).
     pub(crate) fn command_line(&mut self, line: &[u8]) {
         let verb_text = verb_as_written(line);
+        if self.config.record_commands {
+            let shown = if verb_text.eq_ignore_ascii_case("AUTH") {
+                redact_auth(line)
+            } else {
+                printable(line)
+            };
+            self.emit(Event::Command(shown));
+        }
         let cmd = match Command::parse(line) {
             Ok(cmd) => cmd,
             Err(e) => return self.error(e.reply()),
@@ -740,6 +748,38 @@ impl Session {
             line("HELP");
         }
         Reply::owned(ReplyCode::OK, None, text)
+    }
+}
+
+/// A command line for a transcript: printable ASCII kept, other octets as
+/// `?`, at most 512 characters.
+fn printable(line: &[u8]) -> String {
+    let mut s: String = line
+        .iter()
+        .take(512)
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if line.len() > 512 {
+        s.push_str("...");
+    }
+    s
+}
+
+/// `AUTH MECHANISM` with any initial response replaced by `***`.
+fn redact_auth(line: &[u8]) -> String {
+    let shown = printable(line);
+    let mut words = shown.split(' ').filter(|w| !w.is_empty());
+    let verb = words.next().unwrap_or_default();
+    match (words.next(), words.next()) {
+        (Some(mechanism), Some(_)) => format!("{verb} {mechanism} ***"),
+        (Some(mechanism), None) => format!("{verb} {mechanism}"),
+        _ => verb.to_owned(),
     }
 }
 

@@ -547,6 +547,10 @@ impl Session {
                     let Mode::Sasl(step) = std::mem::replace(&mut self.mode, Mode::Command) else {
                         unreachable!("mode checked above")
                     };
+                    if self.config.record_commands {
+                        // A SASL response carries secrets: never recorded.
+                        self.emit(Event::Command("***".to_owned()));
+                    }
                     self.sasl_line(step, &line);
                 } else {
                     self.command_line(&line);
