@@ -142,10 +142,31 @@ where
             return Ok(());
         }
         let wait = self.shared.config.limits.command_timeout;
+        let pace = self.shared.policy.reply_pace(self.session.info());
+        let out = &self.out;
         let write = async {
-            io.write_all(&self.out).await?;
-            io.flush().await
+            match pace {
+                // Transport chaos: one octet at a time (not bounded by the
+                // write timeout, which a slow drip would exceed on purpose).
+                Some(pace) => {
+                    for byte in out {
+                        io.write_all(std::slice::from_ref(byte)).await?;
+                        io.flush().await?;
+                        tokio::time::sleep(pace).await;
+                    }
+                    Ok(())
+                }
+                None => {
+                    io.write_all(out).await?;
+                    io.flush().await
+                }
+            }
         };
+        if pace.is_some() {
+            write.await?;
+            self.out.clear();
+            return Ok(());
+        }
         match tokio::time::timeout(wait, write).await {
             Ok(result) => result?,
             Err(_) => return Err(ConnectionError::WriteTimeout),

@@ -90,6 +90,7 @@ mod auth;
 pub mod docs;
 mod driver;
 mod error;
+pub mod fault;
 mod message;
 pub mod observe;
 mod policy;

@@ -135,6 +135,14 @@ pub trait Policy: Send + Sync + 'static {
         ready(Verdict::accept())
     }
 
+    /// How long to wait between octets when writing the next replies, for
+    /// testing how a client copes with a slow server (transport chaos).
+    /// Asked before each write; `None`, the default, writes at once.
+    fn reply_pace(&self, session: &SessionInfo) -> Option<std::time::Duration> {
+        let _ = session;
+        None
+    }
+
     /// VRFY. Accept gives `252 2.5.2`; a policy that knows its users may
     /// accept with `250` and the mailbox.
     fn accept_vrfy(
@@ -213,5 +221,8 @@ impl<P: Policy> Policy for Arc<P> {
         argument: &str,
     ) -> impl Future<Output = Verdict> + Send {
         (**self).accept_vrfy(session, argument)
+    }
+    fn reply_pace(&self, session: &SessionInfo) -> Option<std::time::Duration> {
+        (**self).reply_pace(session)
     }
 }

@@ -1,0 +1,264 @@
+//! Deterministic fault plans: once, after, times, probability, delays,
+//! disconnects (also right after the 354) and a slow drip of reply bytes.
+
+use std::time::Duration;
+
+use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Stage, parse_reply};
+use mtakit::proto::{ConnectionInfo, ForwardPath, RcptParams, SessionInfo};
+use mtakit::test_util::{ReplyExt, TestClient, TestServer};
+use mtakit::{Policy, Server, Verdict};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn session(server: &TestServer) -> TestClient {
+    let mut c = TestClient::connect(server.addr()).await.unwrap();
+    c.ehlo("client.test").await.unwrap();
+    c.mail_from("<a@a.test>").await.unwrap().assert_code(250);
+    c
+}
+
+#[tokio::test]
+async fn a_rule_fires_once_with_its_reply() {
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Rcpt)
+            .matching("^<bob@")
+            .unwrap()
+            .reply("550 5.1.1 No such user")
+            .unwrap()
+            .times(1),
+    );
+    let server = TestServer::builder()
+        .policy(plan.clone())
+        .start_async()
+        .await;
+    let mut c = session(&server).await;
+    c.rcpt_to("<bob@b.test>")
+        .await
+        .unwrap()
+        .assert_code(550)
+        .assert_enhanced("5.1.1")
+        .assert_contains("No such user");
+    c.rcpt_to("<bob@b.test>").await.unwrap().assert_code(250);
+    c.rcpt_to("<alice@b.test>").await.unwrap().assert_code(250);
+    assert_eq!(plan.fired(), [1]);
+}
+
+#[tokio::test]
+async fn after_skips_and_times_limits() {
+    // Every RCPT after the first two fails, twice.
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Rcpt)
+            .reply("452 4.5.3 Too many recipients")
+            .unwrap()
+            .after(2)
+            .times(2),
+    );
+    let server = TestServer::builder().policy(plan).start_async().await;
+    let mut c = session(&server).await;
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        codes.push(
+            c.rcpt_to(&format!("<r{i}@b.test>"))
+                .await
+                .unwrap()
+                .code()
+                .get(),
+        );
+    }
+    assert_eq!(codes, [250, 250, 452, 452, 250, 250]);
+}
+
+#[tokio::test]
+async fn probability_is_repeatable_with_a_seed() {
+    let run = |seed| async move {
+        let plan = FaultPlan::new().with_seed(seed).with_rule(
+            FaultRule::new(Stage::Rcpt)
+                .reply("451 4.3.0 Random failure")
+                .unwrap()
+                .probability(0.5)
+                .unwrap(),
+        );
+        let server = TestServer::builder().policy(plan).start_async().await;
+        let mut c = session(&server).await;
+        let mut codes = Vec::new();
+        for i in 0..40 {
+            codes.push(
+                c.rcpt_to(&format!("<r{i}@b.test>"))
+                    .await
+                    .unwrap()
+                    .code()
+                    .get(),
+            );
+        }
+        codes
+    };
+    let a = run(42).await;
+    assert_eq!(a, run(42).await, "same seed, same faults");
+    let failures = a.iter().filter(|&&c| c == 451).count();
+    assert!((8..=32).contains(&failures), "about half fail: {failures}");
+}
+
+#[tokio::test]
+async fn disconnect_and_disconnect_after_354() {
+    let plan = FaultPlan::new()
+        .with_rule(
+            FaultRule::new(Stage::Mail)
+                .matching("drop")
+                .unwrap()
+                .disconnect(),
+        )
+        .with_rule(FaultRule::new(Stage::Data).action(Action::DisconnectAfterReply));
+    let server = TestServer::builder().policy(plan).start_async().await;
+    let mut c = TestClient::connect(server.addr()).await.unwrap();
+    c.ehlo("c").await.unwrap();
+    c.send_raw(b"MAIL FROM:<drop@a.test>\r\n").await.unwrap();
+    assert!(c.read_reply().await.is_err(), "closed without a reply");
+
+    let mut c = session(&server).await;
+    c.rcpt_to("<b@b.test>").await.unwrap();
+    c.command("DATA").await.unwrap().assert_code(354);
+    assert!(c.is_closed().await.unwrap(), "closed right after the 354");
+    assert!(server.messages().is_empty());
+}
+
+#[tokio::test]
+async fn rules_can_be_replaced_while_the_server_runs() {
+    let plan = FaultPlan::new();
+    let server = TestServer::builder()
+        .policy(plan.clone())
+        .start_async()
+        .await;
+    let mut c = session(&server).await;
+    c.rcpt_to("<b@b.test>").await.unwrap().assert_code(250);
+    plan.set_rules(vec![
+        FaultRule::new(Stage::Rcpt)
+            .reply("421 4.3.2 Going away")
+            .unwrap(),
+    ]);
+    c.rcpt_to("<b@b.test>").await.unwrap().assert_code(421);
+    plan.clear();
+    assert!(plan.rules().is_empty());
+}
+
+#[tokio::test]
+async fn message_stage_matches_the_content() {
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Message)
+            .matching("(?m)^Subject: spam")
+            .unwrap()
+            .reply("554 5.7.1 Content rejected")
+            .unwrap(),
+    );
+    let server = TestServer::builder().policy(plan).start_async().await;
+    let mut c = session(&server).await;
+    c.rcpt_to("<b@b.test>").await.unwrap();
+    c.data(b"Subject: spam\r\n\r\nbuy\r\n")
+        .await
+        .unwrap()
+        .assert_code(554);
+    c.mail_from("<a@a.test>").await.unwrap();
+    c.rcpt_to("<b@b.test>").await.unwrap();
+    c.data(b"Subject: ham\r\n\r\nhi\r\n")
+        .await
+        .unwrap()
+        .assert_code(250);
+    assert_eq!(server.messages().len(), 1);
+}
+
+/// A policy of the user's own, behind the plan.
+struct OnlyExample;
+
+impl Policy for OnlyExample {
+    async fn accept_rcpt_to(&self, _: &SessionInfo, to: &ForwardPath, _: &RcptParams) -> Verdict {
+        Verdict::from(to.to_string().ends_with("@example.com>"))
+    }
+}
+
+#[tokio::test]
+async fn a_plan_in_front_of_a_policy() {
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Rcpt)
+            .matching("^<flaky@")
+            .unwrap()
+            .reply("451 4.4.1 Try later")
+            .unwrap(),
+    );
+    let server = TestServer::builder()
+        .policy(plan.wrap(OnlyExample))
+        .start_async()
+        .await;
+    let mut c = session(&server).await;
+    c.rcpt_to("<flaky@example.com>")
+        .await
+        .unwrap()
+        .assert_code(451);
+    c.rcpt_to("<ok@example.com>")
+        .await
+        .unwrap()
+        .assert_code(250);
+    c.rcpt_to("<ok@other.test>").await.unwrap().assert_code(550);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delay_and_drip_use_time_not_sleeps_in_the_test() {
+    let plan = FaultPlan::new()
+        .with_rule(FaultRule::new(Stage::Helo).delay(Duration::from_secs(30)))
+        .with_rule(FaultRule::new(Stage::Mail).action(Action::Drip(Duration::from_millis(100))));
+    let server = Server::builder().policy(plan).build();
+    let (mut client, server_side) = tokio::io::duplex(4096);
+    let info = ConnectionInfo::new(
+        "192.0.2.1:1000".parse().unwrap(),
+        "192.0.2.2:25".parse().unwrap(),
+    );
+    tokio::spawn(server.serve_connection(server_side, info));
+    let mut buf = [0u8; 512];
+    let n = client.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"220"));
+
+    let start = tokio::time::Instant::now();
+    client.write_all(b"HELO c\r\n").await.unwrap();
+    let n = client.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"250"));
+    assert!(start.elapsed() >= Duration::from_secs(30), "delayed");
+
+    let start = tokio::time::Instant::now();
+    client.write_all(b"MAIL FROM:<a@a.test>\r\n").await.unwrap();
+    let mut reply = Vec::new();
+    while !reply.ends_with(b"\r\n") {
+        let n = client.read(&mut buf).await.unwrap();
+        assert_eq!(n, 1, "one octet at a time");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(reply, b"250 OK\r\n");
+    assert!(
+        start.elapsed() >= Duration::from_millis(700),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn bad_rules_are_refused_with_a_reason() {
+    assert!(matches!(
+        FaultRule::new(Stage::Rcpt).matching("(").unwrap_err(),
+        FaultError::Regex(_)
+    ));
+    assert!(matches!(
+        parse_reply("5x0 oops").unwrap_err(),
+        FaultError::Reply(_)
+    ));
+    assert!(matches!(
+        parse_reply("700 nope").unwrap_err(),
+        FaultError::Reply(_)
+    ));
+    assert!(parse_reply("250 5.1.1 mismatch").is_err());
+    assert_eq!(
+        FaultRule::new(Stage::Rcpt).probability(1.5).unwrap_err(),
+        FaultError::Probability
+    );
+    let r = parse_reply("550 5.1.1 No such user").unwrap();
+    assert_eq!(r.to_string(), "550 5.1.1 No such user\r\n");
+    let r = parse_reply("421 Bye\nfor now").unwrap();
+    assert_eq!(r.to_string(), "421-Bye\r\n421 for now\r\n");
+    assert_eq!(Stage::from_name("RCPT"), Some(Stage::Rcpt));
+    assert_eq!(Stage::from_name("nope"), None);
+}
