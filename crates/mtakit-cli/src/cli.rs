@@ -6,7 +6,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use mtakit::proto::LineEndingPolicy;
+use mtakit::proxy::Cidr;
 
 /// A development SMTP server: receive mail from the code you are testing and
 /// print it, store it in a Maildir, or drop it.
@@ -24,13 +26,18 @@ pub(crate) enum Command {
     /// Run an SMTP server until Ctrl-C or SIGTERM.
     ///
     /// Each accepted message is printed on stdout, unless --maildir or
-    /// --discard is given. Once the listener is bound, one line with
-    /// `listening on IP:PORT` is printed on stderr.
+    /// --discard is given. Once the listeners are bound, one line with
+    /// `listening on IP:PORT` is printed on stderr (after the `listening
+    /// (implicit TLS) on IP:PORT` line of --implicit-tls).
     Serve(ServeArgs),
 }
 
 /// The flags of `mtakit serve`.
+///
+/// Limits that are not given keep the library defaults (`mtakit::Limits`),
+/// which follow RFC 5321 §4.5.3 and Postfix; the help text shows them.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("tls").args(["tls_cert", "tls_self_signed"])))]
 pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
@@ -48,41 +55,262 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) discard: bool,
 
-    /// Largest message accepted, advertised in SIZE [default: 10485760].
-    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Speak LMTP (RFC 2033) instead of SMTP: LHLO instead of HELO/EHLO,
+    /// and one reply per recipient after the message.
+    #[arg(long, help_heading = "Protocol")]
+    pub(crate) lmtp: bool,
+
+    /// Switch extensions off, to test a client's fallback paths: a
+    /// comma-separated list, repeatable, any case. A switched-off extension
+    /// is not advertised and its command or parameter is refused.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        ignore_case = true,
+        help_heading = "Protocol"
+    )]
+    pub(crate) disable: Vec<Extension>,
+
+    /// Accept a PROXY protocol header (v1 or v2) from this network, such
+    /// as 10.0.0.0/8 or ::1/128 (repeatable). Connections from there must
+    /// start with one; its source address becomes the client's address.
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr, help_heading = "Protocol")]
+    pub(crate) proxy_protocol_from: Vec<Cidr>,
+
+    /// How bare CR and bare LF inside DATA are treated. Whatever the
+    /// choice, only <CRLF>.<CRLF> ends DATA.
+    #[arg(long, value_name = "POLICY", help_heading = "Protocol")]
+    pub(crate) line_endings: Option<LineEndings>,
+
+    /// Accept NUL octets inside DATA; without it such a message gets 554.
+    #[arg(long, help_heading = "Protocol")]
+    pub(crate) allow_nul: bool,
+
+    /// PEM certificate chain for STARTTLS and --implicit-tls; needs
+    /// --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key", help_heading = "TLS")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert", help_heading = "TLS")]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// Generate a throw-away CA and a certificate for --hostname, localhost,
+    /// 127.0.0.1 and ::1. ca.pem, cert.pem and key.pem are written into a
+    /// fresh directory (or --tls-dir), and the path of ca.pem is printed on
+    /// stderr for clients to trust.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"], help_heading = "TLS")]
+    pub(crate) tls_self_signed: bool,
+
+    /// Where --tls-self-signed writes its files [default: a new directory
+    /// under the system temp dir].
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "tls_self_signed",
+        help_heading = "TLS"
+    )]
+    pub(crate) tls_dir: Option<PathBuf>,
+
+    /// Also listen here for implicit TLS (RFC 8314, "port 465"): the TLS
+    /// handshake comes first. Needs a certificate.
+    #[arg(long, value_name = "ADDR", requires = "tls", help_heading = "TLS")]
+    pub(crate) implicit_tls: Option<String>,
+
+    /// Refuse MAIL with 530 until the client started TLS. Needs a
+    /// certificate.
+    #[arg(long, requires = "tls", help_heading = "TLS")]
+    pub(crate) require_tls: bool,
+
+    /// Accept AUTH PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER for this user
+    /// (repeatable); for the OAuth mechanisms the bearer token is checked
+    /// as the password. AUTH is offered over TLS, or over plaintext with
+    /// --allow-insecure-auth.
+    #[arg(long = "auth", value_name = "USER:PASS", value_parser = parse_user, help_heading = "AUTH")]
+    pub(crate) users: Vec<User>,
+
+    /// Offer AUTH over plaintext connections too (RFC 4954 §4 says not to).
+    #[arg(long, help_heading = "AUTH")]
+    pub(crate) allow_insecure_auth: bool,
+
+    /// Largest message accepted, advertised in SIZE; larger ones get 552
+    /// [default: 10485760].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub(crate) max_message_size: Option<u64>,
 
-    /// Recipients per transaction [default: 1000].
-    #[arg(long, value_name = "N", value_parser = positive)]
+    /// Recipients per transaction; more get 452. RFC 5321 §4.5.3.1.8
+    /// requires at least 100; smaller values only warn [default: 1000].
+    #[arg(long, value_name = "N", value_parser = positive, help_heading = "Limits")]
     pub(crate) max_recipients: Option<usize>,
 
+    /// Longest command line in octets, counting the CRLF; longer lines get
+    /// 500. At least 512 (RFC 5321 §4.5.3.1.4) [default: 512].
+    #[arg(long, value_name = "N", value_parser = command_line_length, help_heading = "Limits")]
+    pub(crate) max_command_line: Option<usize>,
+
+    /// Longest MAIL or RCPT line with ESMTP parameters (RFC 1869); at least
+    /// --max-command-line, which raises it when needed [default: 2048].
+    #[arg(long, value_name = "N", value_parser = command_line_length, help_heading = "Limits")]
+    pub(crate) max_command_line_extended: Option<usize>,
+
+    /// Longest AUTH command or SASL response line; at least 512, and RFC
+    /// 4954 §4 asks for 12288 [default: 12288].
+    #[arg(long, value_name = "N", value_parser = command_line_length, help_heading = "Limits")]
+    pub(crate) max_auth_line: Option<usize>,
+
+    /// Longest text line inside DATA, counting the CRLF; a message with a
+    /// longer line gets 500. At least 1000 (RFC 5321 §4.5.3.1.6) [default:
+    /// no cap].
+    #[arg(long, value_name = "N", value_parser = text_line_length, help_heading = "Limits")]
+    pub(crate) max_text_line: Option<usize>,
+
     /// Concurrent sessions; more get 421 at connect [default: 1000].
-    #[arg(long, value_name = "N", value_parser = positive)]
+    #[arg(long, value_name = "N", value_parser = positive, help_heading = "Limits")]
     pub(crate) max_connections: Option<usize>,
 
     /// Concurrent sessions from one IP address [default: no limit].
-    #[arg(long, value_name = "N", value_parser = positive)]
+    #[arg(long, value_name = "N", value_parser = positive, help_heading = "Limits")]
     pub(crate) max_connections_per_ip: Option<usize>,
 
     /// Bad commands before the server answers 421 and closes [default: 20].
-    #[arg(long, value_name = "N", value_parser = positive)]
+    #[arg(long, value_name = "N", value_parser = positive, help_heading = "Limits")]
     pub(crate) max_errors: Option<usize>,
 
-    /// Seconds to wait for the next command or the next chunk of DATA; then
-    /// the client gets 421 and the connection closes [default: 300 for
-    /// commands, 180 inside DATA].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Failed AUTH attempts before the server answers 421 and closes
+    /// [default: 3].
+    #[arg(long, value_name = "N", value_parser = positive, help_heading = "Limits")]
+    pub(crate) max_auth_failures: Option<usize>,
+
+    /// Sets both --command-timeout and --data-block-timeout; those flags
+    /// win over it when given too.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Timeouts")]
     pub(crate) timeout: Option<u64>,
 
-    /// Accept AUTH PLAIN and LOGIN with this user name and password
-    /// (repeatable).
-    #[arg(long = "auth", value_name = "USER:PASS", value_parser = parse_user)]
-    pub(crate) users: Vec<User>,
+    /// Seconds to wait for each command line; then the client gets 421
+    /// and the connection closes (RFC 5321 §4.5.3.2.7) [default: 300].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Timeouts")]
+    pub(crate) command_timeout: Option<u64>,
 
-    /// Offer AUTH over plaintext connections. Without it, and without TLS,
-    /// AUTH is not offered.
-    #[arg(long)]
-    pub(crate) allow_insecure_auth: bool,
+    /// Seconds to wait for the next chunk of DATA or BDAT (RFC 5321
+    /// §4.5.3.2.5) [default: 180].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Timeouts")]
+    pub(crate) data_block_timeout: Option<u64>,
+
+    /// Seconds the server may spend on a message after its end (policy and
+    /// storage; RFC 5321 §4.5.3.2.6) [default: 600].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Timeouts")]
+    pub(crate) data_termination_timeout: Option<u64>,
+
+    /// Slowest average rate at which message content may arrive; a client
+    /// trickling slower gets 421. 0 only restarts the data block timeout on
+    /// every read [default: 500].
+    #[arg(long, value_name = "OCTETS_PER_SEC", help_heading = "Timeouts")]
+    pub(crate) min_data_rate: Option<u64>,
+
+    /// After Ctrl-C or SIGTERM, seconds to let transactions in flight
+    /// finish before the remaining sessions are closed [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Timeouts")]
+    pub(crate) shutdown_timeout: Option<u64>,
+}
+
+impl ServeArgs {
+    /// Checks what clap cannot: returns the warnings to print, or the
+    /// message of a usage error.
+    pub(crate) fn check(&self) -> Result<Vec<String>, String> {
+        if let (Some(line), Some(extended)) =
+            (self.max_command_line, self.max_command_line_extended)
+            && extended < line
+        {
+            return Err(format!(
+                "--max-command-line-extended {extended} is below --max-command-line {line}"
+            ));
+        }
+        let mut warnings = Vec::new();
+        if let Some(n) = self.max_recipients.filter(|n| *n < 100) {
+            warnings.push(format!(
+                "--max-recipients {n} violates RFC 5321 §4.5.3.1.8, which requires servers \
+                 to accept at least 100 recipients"
+            ));
+        }
+        if let Some(n) = self.max_auth_line.filter(|n| *n < 12288) {
+            warnings.push(format!(
+                "--max-auth-line {n} is below the 12288 octets RFC 4954 §4 asks for; \
+                 long OAuth tokens will be refused"
+            ));
+        }
+        if !self.users.is_empty() {
+            if self.disable.contains(&Extension::Auth) {
+                warnings.push(
+                    "--auth is given with --disable auth: AUTH will not be offered".to_owned(),
+                );
+            } else if !self.tls_configured() && !self.allow_insecure_auth {
+                warnings.push(
+                    "--auth is given without TLS or --allow-insecure-auth: AUTH is only \
+                     offered over TLS, so AUTH will not be offered; add --tls-self-signed \
+                     (or --tls-cert and --tls-key), or --allow-insecure-auth"
+                        .to_owned(),
+                );
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// True when a certificate is given or generated.
+    pub(crate) fn tls_configured(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_self_signed
+    }
+}
+
+/// An extension that `--disable` can switch off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Extension {
+    /// PIPELINING (RFC 2920).
+    Pipelining,
+    /// SIZE (RFC 1870).
+    Size,
+    /// 8BITMIME (RFC 6152).
+    #[value(name = "8bitmime")]
+    EightBitMime,
+    /// SMTPUTF8 (RFC 6531).
+    #[value(name = "smtputf8")]
+    SmtpUtf8,
+    /// ENHANCEDSTATUSCODES (RFC 2034).
+    #[value(name = "enhancedstatuscodes")]
+    EnhancedStatusCodes,
+    /// CHUNKING and the BDAT command (RFC 3030).
+    Chunking,
+    /// BINARYMIME (RFC 3030).
+    #[value(name = "binarymime")]
+    BinaryMime,
+    /// DSN (RFC 3461).
+    Dsn,
+    /// STARTTLS (RFC 3207).
+    #[value(name = "starttls")]
+    StartTls,
+    /// AUTH (RFC 4954).
+    Auth,
+}
+
+/// The values of `--line-endings`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LineEndings {
+    /// Refuse the message with 550; nothing is stored (the default).
+    Reject,
+    /// Turn each bare CR and bare LF into CRLF, and accept.
+    Normalize,
+    /// Accept the bytes unchanged, and record the finding on the message.
+    Record,
+}
+
+impl From<LineEndings> for LineEndingPolicy {
+    fn from(value: LineEndings) -> Self {
+        match value {
+            LineEndings::Reject => LineEndingPolicy::Reject,
+            LineEndings::Normalize => LineEndingPolicy::Normalize,
+            LineEndings::Record => LineEndingPolicy::Record,
+        }
+    }
 }
 
 /// One `--auth USER:PASS` value.
@@ -112,10 +340,39 @@ fn parse_user(value: &str) -> Result<User, String> {
     }
 }
 
+/// Parses a network such as `10.0.0.0/8`.
+fn parse_cidr(value: &str) -> Result<Cidr, String> {
+    value.parse::<Cidr>().map_err(|e| e.to_string())
+}
+
 /// Parses a count of at least 1.
 fn positive(value: &str) -> Result<usize, String> {
+    at_least(value, 1, "")
+}
+
+/// Parses a command line length: RFC 5321 §4.5.3.1.4 requires 512.
+fn command_line_length(value: &str) -> Result<usize, String> {
+    at_least(
+        value,
+        512,
+        " octets: RFC 5321 §4.5.3.1.4 requires servers to accept command lines of 512 \
+         octets, counting the CRLF",
+    )
+}
+
+/// Parses a text line length: RFC 5321 §4.5.3.1.6 requires 1000.
+fn text_line_length(value: &str) -> Result<usize, String> {
+    at_least(
+        value,
+        1000,
+        " octets: RFC 5321 §4.5.3.1.6 requires servers to accept text lines of 1000 \
+         octets, counting the CRLF",
+    )
+}
+
+fn at_least(value: &str, min: usize, why: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) if n < min => Err(format!("must be at least {min}{why}")),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
@@ -204,6 +461,173 @@ mod tests {
     }
 
     #[test]
+    fn new_flags_default_to_off() {
+        let args = serve(&[]).unwrap();
+        assert!(!args.lmtp && !args.require_tls && !args.tls_self_signed && !args.allow_nul);
+        assert!(args.disable.is_empty() && args.proxy_protocol_from.is_empty());
+        assert_eq!(args.tls_cert, None);
+        assert_eq!(args.implicit_tls, None);
+        assert_eq!(args.line_endings, None);
+        assert!(!args.tls_configured());
+        assert_eq!(args.check(), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn tls_and_protocol_flags() {
+        let args = serve(&[
+            "--tls-self-signed",
+            "--tls-dir",
+            "/tmp/t",
+            "--implicit-tls",
+            "127.0.0.1:0",
+            "--require-tls",
+            "--lmtp",
+            "--proxy-protocol-from",
+            "127.0.0.1/32",
+            "--proxy-protocol-from",
+            "::1",
+            "--disable",
+            "DSN,starttls",
+            "--disable",
+            "Auth",
+            "--line-endings",
+            "record",
+        ])
+        .unwrap();
+        assert!(args.tls_configured() && args.require_tls && args.lmtp);
+        assert_eq!(args.implicit_tls.as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(args.proxy_protocol_from.len(), 2);
+        assert!(args.proxy_protocol_from[0].contains("127.0.0.1".parse().unwrap()));
+        assert!(!args.proxy_protocol_from[0].contains("127.0.0.2".parse().unwrap()));
+        assert_eq!(
+            args.disable,
+            [Extension::Dsn, Extension::StartTls, Extension::Auth]
+        );
+        assert_eq!(args.line_endings, Some(LineEndings::Record));
+    }
+
+    #[test]
+    fn tls_flag_combinations() {
+        assert!(serve(&["--tls-cert", "c", "--tls-key", "k"]).is_ok());
+        for bad in [
+            &["--tls-cert", "c"][..],
+            &["--tls-key", "k"],
+            &["--tls-dir", "d"],
+            &["--implicit-tls", "127.0.0.1:0"],
+            &["--require-tls"],
+            &["--tls-self-signed", "--tls-cert", "c", "--tls-key", "k"],
+        ] {
+            assert!(serve(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rfc_minimums_are_enforced() {
+        for (flag, min) in [
+            ("--max-command-line", 512),
+            ("--max-command-line-extended", 512),
+            ("--max-auth-line", 512),
+            ("--max-text-line", 1000),
+        ] {
+            let below = (min - 1).to_string();
+            let err = serve(&[flag, &below]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{flag}");
+            assert!(
+                err.to_string().contains(&format!("at least {min}")),
+                "{err}"
+            );
+            assert!(serve(&[flag, &min.to_string()]).is_ok(), "{flag}");
+        }
+        assert!(serve(&["--min-data-rate", "0"]).is_ok());
+    }
+
+    #[test]
+    fn check_warns_and_refuses() {
+        let warnings = serve(&["--max-recipients", "5"]).unwrap().check().unwrap();
+        assert!(warnings[0].contains("RFC 5321 §4.5.3.1.8"), "{warnings:?}");
+        assert_eq!(
+            serve(&["--max-recipients", "100"]).unwrap().check(),
+            Ok(Vec::new())
+        );
+        let warnings = serve(&["--auth", "a:b"]).unwrap().check().unwrap();
+        assert!(
+            warnings[0].contains("AUTH will not be offered"),
+            "{warnings:?}"
+        );
+        for quiet in [
+            &["--auth", "a:b", "--tls-self-signed"][..],
+            &["--auth", "a:b", "--allow-insecure-auth"],
+        ] {
+            assert_eq!(serve(quiet).unwrap().check(), Ok(Vec::new()), "{quiet:?}");
+        }
+        let warnings = serve(&[
+            "--auth",
+            "a:b",
+            "--allow-insecure-auth",
+            "--disable",
+            "auth",
+        ])
+        .unwrap()
+        .check()
+        .unwrap();
+        assert!(warnings[0].contains("--disable auth"), "{warnings:?}");
+        let err = serve(&[
+            "--max-command-line",
+            "1024",
+            "--max-command-line-extended",
+            "600",
+        ])
+        .unwrap()
+        .check()
+        .unwrap_err();
+        assert!(err.contains("below --max-command-line"), "{err}");
+    }
+
+    /// The `[default: …]` in the help text is the library's default.
+    #[test]
+    fn help_shows_the_library_defaults() {
+        let d = mtakit::Limits::default();
+        let expected = [
+            ("max_message_size", d.max_message_size.to_string()),
+            ("max_recipients", d.max_recipients.to_string()),
+            ("max_command_line", d.command_line.to_string()),
+            (
+                "max_command_line_extended",
+                d.command_line_extended.to_string(),
+            ),
+            ("max_auth_line", d.auth_line.to_string()),
+            ("max_connections", d.max_connections.to_string()),
+            ("max_errors", d.max_errors.to_string()),
+            ("max_auth_failures", d.max_auth_failures.to_string()),
+            ("command_timeout", d.command_timeout.as_secs().to_string()),
+            (
+                "data_block_timeout",
+                d.data_block_timeout.as_secs().to_string(),
+            ),
+            (
+                "data_termination_timeout",
+                d.data_termination_timeout.as_secs().to_string(),
+            ),
+            ("min_data_rate", d.min_data_rate.to_string()),
+        ];
+        let mut cli = Cli::command();
+        cli.build();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (id, value) in expected {
+            let arg = serve.get_arguments().find(|a| a.get_id() == id).unwrap();
+            let help = arg.get_help().unwrap().to_string().replace('\n', " ");
+            assert!(
+                help.contains(&format!("[default: {value}]")),
+                "{id}: {help}"
+            );
+        }
+        assert_eq!(d.text_line, None);
+        assert_eq!(d.max_connections_per_ip, None);
+        assert!(!d.allow_nul);
+        assert_eq!(d.line_endings, LineEndingPolicy::Reject);
+    }
+
+    #[test]
     fn malformed_auth_is_an_error() {
         for bad in ["alice", ":secret", "alice:", ""] {
             let err = serve(&["--auth", bad]).unwrap_err();
@@ -219,7 +643,12 @@ mod tests {
             "--max-connections",
             "--max-connections-per-ip",
             "--max-errors",
+            "--max-auth-failures",
             "--timeout",
+            "--command-timeout",
+            "--data-block-timeout",
+            "--data-termination-timeout",
+            "--shutdown-timeout",
         ] {
             assert!(serve(&[flag, "0"]).is_err(), "{flag} 0");
             assert!(serve(&[flag, "many"]).is_err(), "{flag} many");
@@ -235,7 +664,7 @@ mod tests {
 
     #[test]
     fn unknown_flags_and_missing_subcommand_are_errors() {
-        assert!(serve(&["--lmtp"]).is_err());
+        assert!(serve(&["--no-such-flag"]).is_err());
         assert!(Cli::try_parse_from(["mtakit"]).is_err());
     }
 

@@ -12,7 +12,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
@@ -23,6 +24,22 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let Command::Serve(args) = &cli.command;
+    match args.check() {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("mtakit: warning: {warning}");
+            }
+        }
+        Err(message) => {
+            let mut command = Cli::command();
+            command.build();
+            let serve = command
+                .find_subcommand_mut("serve")
+                .expect("the serve subcommand");
+            serve.error(ErrorKind::ArgumentConflict, message).exit();
+        }
+    }
     init_logging();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),

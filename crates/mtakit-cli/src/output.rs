@@ -13,8 +13,9 @@ pub(crate) const BEGIN_MARKER: &str = "---------- MESSAGE FOLLOWS ----------";
 /// The last line printed for each message.
 pub(crate) const END_MARKER: &str = "------------ END MESSAGE ------------";
 
-/// Prints each message on stdout: a marker line, the envelope, a blank line,
-/// the content, and an end marker.
+/// Prints each message on stdout: a marker line, the envelope (with `Auth:`,
+/// `Tls:` and one `Finding:` line per conformance finding when there are
+/// any), a blank line, the content, and an end marker.
 ///
 /// Printing never makes delivery fail: the message was received, and a
 /// closed or broken stdout is only logged.
@@ -59,6 +60,12 @@ pub(crate) fn render(message: &Message) -> String {
     }
     if let Some(auth) = message.auth() {
         let _ = writeln!(out, "Auth: {}", auth.username);
+    }
+    if let Some(tls) = message.tls() {
+        let _ = writeln!(out, "Tls: {} {}", tls.version, tls.cipher);
+    }
+    for finding in message.findings() {
+        let _ = writeln!(out, "Finding: {finding}");
     }
     out.push('\n');
     out.push_str(&content_text(message.data()));

@@ -18,7 +18,14 @@ pub(crate) type Reply = (u16, Vec<String>);
 impl Smtp {
     /// Connects and checks the `220` greeting.
     pub(crate) fn connect(addr: SocketAddr) -> Smtp {
-        let stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        Smtp::connect_after(addr, b"")
+    }
+
+    /// Connects, sends `preamble` (such as a PROXY header) before reading
+    /// anything, and checks the `220` greeting.
+    pub(crate) fn connect_after(addr: SocketAddr, preamble: &[u8]) -> Smtp {
+        let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+        stream.write_all(preamble).expect("write the preamble");
         stream.set_read_timeout(Some(WAIT)).unwrap();
         stream.set_write_timeout(Some(WAIT)).unwrap();
         let mut smtp = Smtp {
@@ -44,6 +51,29 @@ impl Smtp {
                 return (code, lines);
             }
         }
+    }
+
+    /// Like [`reply`](Self::reply), but `None` when the connection closed
+    /// or failed before a whole reply came.
+    pub(crate) fn reply_lenient(&mut self) -> Option<Reply> {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let line = line.trim_end_matches(['\r', '\n']);
+            let code: u16 = line.get(..3)?.parse().ok()?;
+            lines.push(line.get(4..).unwrap_or("").to_owned());
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Some((code, lines));
+            }
+        }
+    }
+
+    /// Like [`send`](Self::send), but `None` when writing fails.
+    pub(crate) fn send_lenient(&mut self, bytes: &[u8]) -> Option<()> {
+        self.writer.write_all(bytes).ok()
     }
 
     pub(crate) fn send(&mut self, bytes: &[u8]) {
