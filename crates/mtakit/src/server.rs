@@ -33,7 +33,14 @@ pub(crate) struct Shared<P, A, S> {
     pub(crate) proxy_from: Vec<Cidr>,
     pub(crate) observer: Option<ObserverHandle>,
     shutdown_timeout: Duration,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Open connections, in total (over every listener) and per IP.
+    connections: Mutex<Connections>,
+}
+
+#[derive(Debug, Default)]
+struct Connections {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
 }
 
 /// An SMTP server: a policy, an authenticator, a sink and limits.
@@ -248,7 +255,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
                 proxy_from: o.proxy_from,
                 observer: o.observer,
                 shutdown_timeout: o.shutdown_timeout,
-                per_ip: Mutex::new(HashMap::new()),
+                connections: Mutex::new(Connections::default()),
             }),
         }
     }
@@ -429,16 +436,13 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         implicit_tls: bool,
     ) {
         let _ = stream.set_nodelay(true);
-        let limits = &self.shared.config.limits;
-        let refusal = if tasks.len() >= limits.max_connections {
-            Some(too_many("4.3.2", "Too many connections"))
-        } else if !self.claim_ip(peer.ip()) {
-            Some(too_many(
+        let refusal = match self.claim(peer.ip()) {
+            Ok(()) => None,
+            Err(Refusal::Total) => Some(too_many("4.3.2", "Too many connections")),
+            Err(Refusal::PerIp) => Some(too_many(
                 "4.7.0",
                 &format!("Error: too many connections from {}", peer.ip()),
-            ))
-        } else {
-            None
+            )),
         };
         if let Some(reply) = refusal {
             tracing::info!(%peer, "connection refused: over the limit");
@@ -454,7 +458,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         let info = ConnectionInfo::new(peer, local);
         tasks.spawn(async move {
             let span = tracing::debug_span!("smtp", %peer);
-            let _guard = IpGuard {
+            let _guard = ConnectionGuard {
                 shared: &shared,
                 ip: peer.ip(),
             };
@@ -469,44 +473,54 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         });
     }
 
-    fn claim_ip(&self, ip: IpAddr) -> bool {
-        let mut map = self
+    /// Counts a new connection, unless it is over a limit.
+    fn claim(&self, ip: IpAddr) -> Result<(), Refusal> {
+        let limits = &self.shared.config.limits;
+        let mut c = self
             .shared
-            .per_ip
+            .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let count = map.entry(ip).or_insert(0);
-        if self
-            .shared
-            .config
-            .limits
-            .max_connections_per_ip
-            .is_some_and(|max| *count >= max)
-        {
-            return false;
+        if c.total >= limits.max_connections {
+            return Err(Refusal::Total);
         }
-        *count += 1;
-        true
+        let count = c.per_ip.get(&ip).copied().unwrap_or(0);
+        if limits
+            .max_connections_per_ip
+            .is_some_and(|max| count >= max)
+        {
+            return Err(Refusal::PerIp);
+        }
+        c.total += 1;
+        c.per_ip.insert(ip, count + 1);
+        Ok(())
     }
 }
 
-/// Releases a per-IP slot when the connection ends, however it ends.
-struct IpGuard<'a, P, A, S> {
+/// Why a connection was refused.
+enum Refusal {
+    Total,
+    PerIp,
+}
+
+/// Releases a connection's slots when it ends, however it ends.
+struct ConnectionGuard<'a, P, A, S> {
     shared: &'a Shared<P, A, S>,
     ip: IpAddr,
 }
 
-impl<P, A, S> Drop for IpGuard<'_, P, A, S> {
+impl<P, A, S> Drop for ConnectionGuard<'_, P, A, S> {
     fn drop(&mut self) {
-        let mut map = self
+        let mut c = self
             .shared
-            .per_ip
+            .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = map.get_mut(&self.ip) {
+        c.total = c.total.saturating_sub(1);
+        if let Some(count) = c.per_ip.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {
-                map.remove(&self.ip);
+                c.per_ip.remove(&self.ip);
             }
         }
     }

@@ -131,8 +131,30 @@ impl TestPki {
     ///
     /// # Panics
     ///
-    /// If key generation fails, which it does not with ring.
+    /// If a name is neither an IP address nor an ASCII DNS name; see
+    /// [`try_new`](Self::try_new).
     pub fn new(names: &[&str]) -> Self {
+        Self::try_new(names).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`new`](Self::new), but refuses a name that cannot go into a
+    /// certificate (non-ASCII names must be given in punycode).
+    ///
+    /// # Errors
+    ///
+    /// The offending name.
+    pub fn try_new(names: &[&str]) -> Result<Self, String> {
+        for name in names {
+            let ok = name.parse::<std::net::IpAddr>().is_ok()
+                || rcgen::string::Ia5String::try_from(name.to_string()).is_ok();
+            if !ok || name.is_empty() {
+                return Err(format!("not a DNS name or IP address: {name:?}"));
+            }
+        }
+        Ok(Self::generate(names))
+    }
+
+    fn generate(names: &[&str]) -> Self {
         let ca_key = KeyPair::generate().expect("generate CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -309,7 +331,8 @@ impl TestPki {
             .with_root_certificates(roots)
     }
 
-    /// Writes `ca.pem`, `cert.pem` and `key.pem` into `dir`.
+    /// Writes `ca.pem`, `cert.pem` and `key.pem` into `dir`; the key is
+    /// readable by its owner only.
     ///
     /// # Errors
     ///
@@ -318,7 +341,16 @@ impl TestPki {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("ca.pem"), self.ca_pem())?;
         std::fs::write(dir.join("cert.pem"), self.cert_pem())?;
-        std::fs::write(dir.join("key.pem"), self.key_pem())
+        let key = dir.join("key.pem");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        io::Write::write_all(&mut options.open(&key)?, self.key_pem().as_bytes())?;
+        // An existing file keeps its mode on open: tighten it too.
+        #[cfg(unix)]
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        Ok(())
     }
 }
 

@@ -443,3 +443,57 @@ async fn handshake_stall_times_out() {
     let result = task.await.unwrap();
     assert!(result.unwrap_err().is_tls());
 }
+
+#[test]
+fn test_pki_refuses_names_it_cannot_certify_and_hides_its_key() {
+    assert!(TestPki::try_new(&["bücher.example"]).is_err());
+    assert!(TestPki::try_new(&["xn--bcher-kva.example", "192.0.2.1"]).is_ok());
+    let dir = std::env::temp_dir().join(format!("mtakit-pki-{}", std::process::id()));
+    TestPki::new(&["localhost"]).write_to(&dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "key.pem is private");
+    }
+    assert!(
+        std::fs::read_to_string(dir.join("ca.pem"))
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// max_connections counts every listener of a server together.
+#[tokio::test]
+async fn the_connection_cap_is_shared_by_both_listeners() {
+    let pki = TestPki::new(&["localhost"]);
+    let limits = mtakit::Limits {
+        max_connections: 1,
+        ..mtakit::Limits::default()
+    };
+    let server = Server::builder()
+        .tls(pki.server_config())
+        .limits(limits)
+        .build();
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let implicit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (plain_addr, implicit_addr) = (plain.local_addr().unwrap(), implicit.local_addr().unwrap());
+    tokio::spawn(server.clone().serve(plain, std::future::pending()));
+    tokio::spawn(server.serve_implicit_tls(implicit, std::future::pending()));
+    let mut first = TestClient::connect(plain_addr).await.unwrap();
+    first.greeting().assert_code(220);
+    let second = TestClient::connect_tls(implicit_addr, pki.client_config(), "localhost").await;
+    match second {
+        Ok(c) => {
+            c.greeting().assert_code(421);
+        }
+        // The refusal is written in plaintext on the TLS port: the client
+        // sees a failed handshake, which is a refusal too.
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    first.quit().await.unwrap().assert_code(221);
+}

@@ -510,7 +510,10 @@ impl Session {
                 let cap = if sasl {
                     limits.auth_line
                 } else {
-                    limits.command_line_extended.max(limits.auth_line)
+                    limits
+                        .command_line
+                        .max(limits.command_line_extended)
+                        .max(limits.auth_line)
                 };
                 let Some(lf) = memchr(b'\n', avail) else {
                     if avail.len() >= cap {
