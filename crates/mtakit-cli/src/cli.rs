@@ -79,7 +79,7 @@ pub(crate) struct ServeArgs {
     pub(crate) proxy_protocol_from: Vec<Cidr>,
 
     /// How bare CR and bare LF inside DATA are treated. Whatever the
-    /// choice, only <CRLF>.<CRLF> ends DATA.
+    /// choice, only `<CRLF>.<CRLF>` ends DATA.
     #[arg(long, value_name = "POLICY", help_heading = "Protocol")]
     pub(crate) line_endings: Option<LineEndings>,
 
