@@ -21,8 +21,12 @@ use crate::server::Shared;
 use crate::sink::{MessageSink, temporary_failure};
 use crate::tls::tls_info;
 
-/// The size of one read.
-const READ_SIZE: usize = 16 * 1024;
+/// The read buffer while the session waits for commands. Small, so that
+/// thousands of idle sessions cost little memory; command batches larger
+/// than this just take more reads.
+const COMMAND_READ: usize = 1024;
+/// The read buffer while message content streams in (DATA, BDAT).
+const CONTENT_READ: usize = 64 * 1024;
 
 /// What ended a run of the read/write loop.
 enum Outcome {
@@ -196,7 +200,7 @@ where
             shutdown,
             draining,
             out: Vec::with_capacity(512),
-            buf: vec![0u8; READ_SIZE],
+            buf: vec![0u8; COMMAND_READ],
             recorder,
             peer_gone: false,
         }
@@ -308,6 +312,14 @@ where
             }
             self.flush(io).await?;
             let kind = self.session.timeout().unwrap_or(TimeoutKind::Command);
+            let size = if kind == TimeoutKind::DataBlock {
+                CONTENT_READ
+            } else {
+                COMMAND_READ
+            };
+            if self.buf.len() != size {
+                self.buf = vec![0u8; size];
+            }
             let until = match deadline {
                 Some((k, at)) if !progressed && k == kind => at,
                 _ => {

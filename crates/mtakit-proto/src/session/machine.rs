@@ -213,6 +213,10 @@ impl Session {
         if matches!(self.mode, Mode::Closed | Mode::TlsHandshake) {
             return;
         }
+        let bytes = self.receive_content(bytes);
+        if bytes.is_empty() {
+            return;
+        }
         if self.pos == self.input.len() {
             self.input.clear();
             self.pos = 0;
@@ -221,6 +225,41 @@ impl Session {
             self.pos = 0;
         }
         self.input.extend_from_slice(bytes);
+    }
+
+    /// Fast path for message content: when nothing else is buffered or
+    /// pending, content goes straight into the DATA or BDAT receiver
+    /// without being copied into the input buffer first. Returns what is
+    /// left (pipelined commands after the end of the content).
+    fn receive_content<'a>(&mut self, bytes: &'a [u8]) -> &'a [u8] {
+        if self.pos != self.input.len() || self.awaiting.is_some() || !self.events.is_empty() {
+            return bytes;
+        }
+        match &mut self.mode {
+            Mode::Data(receiver) => {
+                let used = receiver.feed(bytes);
+                if receiver.is_done() {
+                    let Mode::Data(receiver) = std::mem::replace(&mut self.mode, Mode::Command)
+                    else {
+                        unreachable!("mode checked above")
+                    };
+                    self.end_of_data(receiver.finish());
+                }
+                &bytes[used..]
+            }
+            Mode::Bdat { last } => {
+                let last = *last;
+                let Some(chunks) = self.chunks.as_mut() else {
+                    return bytes;
+                };
+                let used = chunks.feed(bytes);
+                if chunks.chunk_done() {
+                    self.chunk_complete(last);
+                }
+                &bytes[used..]
+            }
+            _ => bytes,
+        }
     }
 
     /// The next event, or `None` when the session needs more input or a
@@ -545,7 +584,10 @@ impl Session {
                     self.error(r::BARE_LF_COMMAND);
                     return true;
                 }
-                let line = self.input[start..start + lf - 1].to_vec();
+                // Parse the line in place: the buffer is lent out and put
+                // back (unless the session closed meanwhile).
+                let input = std::mem::take(&mut self.input);
+                let line = &input[start..start + lf - 1];
                 if sasl {
                     let Mode::Sasl(step) = std::mem::replace(&mut self.mode, Mode::Command) else {
                         unreachable!("mode checked above")
@@ -554,9 +596,12 @@ impl Session {
                         // A SASL response carries secrets: never recorded.
                         self.emit(Event::Command("***".to_owned()));
                     }
-                    self.sasl_line(step, &line);
+                    self.sasl_line(step, line);
                 } else {
-                    self.command_line(&line);
+                    self.command_line(line);
+                }
+                if !self.is_closed() {
+                    self.input = input;
                 }
                 true
             }
