@@ -22,14 +22,23 @@ pub(crate) struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+// ServeArgs is much larger than LoadArgs; the value is parsed once, so
+// boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Command {
     /// Run an SMTP server until Ctrl-C or SIGTERM.
     ///
-    /// Each accepted message is printed on stdout, unless --maildir or
-    /// --discard is given. Once the listeners are bound, one line with
-    /// `listening on IP:PORT` is printed on stderr (after the `listening
+    /// Each accepted message is kept in memory for the web UI and the HTTP
+    /// API (http://127.0.0.1:8025 by default) and printed on stdout, unless
+    /// --maildir, --discard or --quiet is given. Once the listeners are
+    /// bound, one line with `listening on IP:PORT` is printed on stderr
+    /// (after the `http://IP:PORT` line of the HTTP API and the `listening
     /// (implicit TLS) on IP:PORT` line of --implicit-tls).
     Serve(ServeArgs),
+    /// Generate SMTP load against a server and report throughput and
+    /// latency (like Postfix's smtp-source, with pipelining and
+    /// percentiles). Loopback or your own servers only.
+    Load(crate::load::LoadArgs),
 }
 
 /// The flags of `mtakit serve`.
@@ -54,6 +63,45 @@ pub(crate) struct ServeArgs {
     /// Accept every message and drop it, as Postfix's smtp-sink does.
     #[arg(long)]
     pub(crate) discard: bool,
+
+    /// Keep at most this many messages in memory, dropping the oldest
+    /// (without --maildir or --discard).
+    #[arg(long, value_name = "N", default_value = "1000", value_parser = positive,
+          conflicts_with_all = ["maildir", "discard"])]
+    pub(crate) store_limit: usize,
+
+    /// Do not print messages on stdout.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+
+    /// Address of the web UI and the HTTP API; port 0 picks a free port.
+    /// Keep it on loopback: the API has no authentication.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8025",
+        help_heading = "HTTP"
+    )]
+    pub(crate) http: String,
+
+    /// Serve no web UI and no HTTP API.
+    #[arg(long, conflicts_with = "http", help_heading = "HTTP")]
+    pub(crate) no_http: bool,
+
+    /// Once every listener is bound, write their ports to this file as
+    /// JSON: {"smtp": PORT, "http": PORT|null, "implicit_tls": PORT|null}.
+    #[arg(long, value_name = "FILE", help_heading = "HTTP")]
+    pub(crate) port_file: Option<PathBuf>,
+
+    /// Fault rules to start with, as TOML `[[rules]]` tables (the keys of
+    /// the rules of /api/faults).
+    #[arg(long, value_name = "FILE", help_heading = "HTTP")]
+    pub(crate) faults: Option<PathBuf>,
+
+    /// Write one JSON line per message and per ended session to this file,
+    /// or to stdout for `-` (messages are then not printed).
+    #[arg(long, value_name = "FILE", help_heading = "HTTP")]
+    pub(crate) events: Option<PathBuf>,
 
     /// Speak LMTP (RFC 2033) instead of SMTP: LHLO instead of HELO/EHLO,
     /// and one reply per recipient after the message.
@@ -389,6 +437,7 @@ mod tests {
         let argv = ["mtakit", "serve"].iter().chain(args);
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Serve(args) => args,
+            Command::Load(_) => unreachable!("parsed serve"),
         })
     }
 
@@ -412,6 +461,38 @@ mod tests {
         assert_eq!(args.max_connections_per_ip, None);
         assert_eq!(args.max_errors, None);
         assert_eq!(args.timeout, None);
+        assert_eq!(args.http, "127.0.0.1:8025", "loopback only");
+        assert!(!args.no_http && !args.quiet);
+        assert_eq!(args.store_limit, 1000);
+        assert_eq!(
+            (args.port_file, args.faults, args.events),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn http_flags() {
+        let args = serve(&[
+            "--http",
+            "127.0.0.1:0",
+            "--store-limit",
+            "3",
+            "--quiet",
+            "--port-file",
+            "p.json",
+            "--faults",
+            "f.toml",
+            "--events",
+            "-",
+        ])
+        .unwrap();
+        assert_eq!(args.http, "127.0.0.1:0");
+        assert_eq!(args.store_limit, 3);
+        assert!(args.quiet);
+        assert_eq!(args.events, Some(PathBuf::from("-")));
+        assert!(serve(&["--no-http", "--http", "127.0.0.1:0"]).is_err());
+        assert!(serve(&["--maildir", "m", "--store-limit", "3"]).is_err());
+        assert!(serve(&["--store-limit", "0"]).is_err());
     }
 
     #[test]

@@ -17,14 +17,24 @@ use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
+mod http;
+mod load;
 mod output;
+mod ports;
 mod serve;
+mod setup;
 
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = &cli.command;
+    let args = match cli.command {
+        Command::Serve(ref args) => args,
+        Command::Load(args) => {
+            init_logging();
+            return load::main(args);
+        }
+    };
     match args.check() {
         Ok(warnings) => {
             for warning in warnings {
@@ -43,6 +53,7 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Load(_) => unreachable!("handled above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

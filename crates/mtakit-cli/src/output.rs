@@ -93,6 +93,9 @@ pub(crate) enum Sink {
     Stdout(StdoutSink),
     /// `--discard`.
     Discard(NullSink),
+    /// Kept in the memory store only: `--quiet`, or `--events -`, which
+    /// needs stdout for itself.
+    Quiet,
 }
 
 impl MessageSink for Sink {
@@ -104,6 +107,7 @@ impl MessageSink for Sink {
         let result = match self {
             Sink::Maildir(sink) => sink.deliver(message).await,
             Sink::Stdout(sink) => sink.deliver(message).await,
+            Sink::Quiet => Ok(()),
             Sink::Discard(sink) => {
                 // Benchmarks send many messages: keep the log quiet.
                 tracing::debug!(%id, %from, recipients, size, "message discarded");

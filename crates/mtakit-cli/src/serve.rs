@@ -9,20 +9,21 @@
 use std::fmt;
 use std::future::{Future, ready};
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mtakit::fault::FaultPlan;
 use mtakit::proto::{Credentials, Extensions, Limits, Mechanism, SessionInfo};
 use mtakit::tls::rustls::ServerConfig;
 use mtakit::tls::{TestPki, server_config_from_pem};
 use mtakit::{AuthResult, Authenticator, MaildirSink, NullSink, Server, UserTable};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cli::{Extension, ServeArgs};
+use crate::http::{App, Hub, StoreSink};
 use crate::output::{Sink, StdoutSink};
+use crate::setup::{Listeners, bind_all, make_plan, make_store, open_events};
 
 /// Why `mtakit serve` could not run.
 #[derive(Debug)]
@@ -39,6 +40,12 @@ pub(crate) enum ServeError {
     Runtime(io::Error),
     /// An accept loop failed.
     Server(mtakit::ServerError),
+    /// The `--faults` file could not be read or has a bad rule.
+    Faults(PathBuf, String),
+    /// The `--events` file could not be created.
+    Events(PathBuf, io::Error),
+    /// The `--port-file` could not be written.
+    PortFile(PathBuf, io::Error),
 }
 
 impl fmt::Display for ServeError {
@@ -56,6 +63,17 @@ impl fmt::Display for ServeError {
             ServeError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             ServeError::Runtime(e) => write!(f, "cannot start: {e}"),
             ServeError::Server(e) => write!(f, "server failed: {e}"),
+            ServeError::Faults(file, e) => write!(
+                f,
+                "cannot load the fault rules from {}: {e}",
+                file.display()
+            ),
+            ServeError::Events(file, e) => {
+                write!(f, "cannot write events to {}: {e}", file.display())
+            }
+            ServeError::PortFile(file, e) => {
+                write!(f, "cannot write the port file {}: {e}", file.display())
+            }
         }
     }
 }
@@ -104,16 +122,14 @@ impl Authenticator for Auth {
     }
 }
 
-/// The listeners, bound and announced.
-struct Listeners {
-    plain: TcpListener,
-    implicit_tls: Option<TcpListener>,
-}
-
 /// Runs `mtakit serve` until a signal asks it to stop.
 pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     let sink = make_sink(&args)?;
+    let store = make_store(&args);
+    let plan = make_plan(&args)?;
+    let events = open_events(&args)?;
     let tls = make_tls(&args)?;
+    let (hub, hub_thread) = Hub::start(events).map_err(ServeError::Runtime)?;
     let mut builder = Server::builder()
         .hostname(args.hostname.clone())
         .limits(limits(&args))
@@ -121,63 +137,68 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         .allow_insecure_auth(args.allow_insecure_auth)
         .require_tls(args.require_tls)
         .lmtp(args.lmtp)
-        .proxy_protocol_from(args.proxy_protocol_from.iter().copied());
+        .proxy_protocol_from(args.proxy_protocol_from.iter().copied())
+        .policy(plan.clone());
+    if !args.no_http || args.events.is_some() {
+        builder = builder.observer(hub.clone());
+    }
     if let Some(secs) = args.shutdown_timeout {
         builder = builder.shutdown_timeout(Duration::from_secs(secs));
     }
     if let Some(config) = tls {
         builder = builder.tls(config);
     }
-    let server = builder.authenticator(make_auth(&args)).sink(sink).build();
+    let server = builder
+        .authenticator(make_auth(&args))
+        .sink(StoreSink::new(sink, store.clone(), hub.clone()))
+        .build();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
-    runtime.block_on(async move {
-        let (plain, local) = bind(&args.listen).await?;
-        let implicit_tls = match &args.implicit_tls {
-            Some(addr) => {
-                let (listener, local) = bind(addr).await?;
-                eprintln!("mtakit: listening (implicit TLS) on {local}");
-                Some(listener)
-            }
-            None => None,
-        };
-        // The line scripts and tests wait for comes last, once everything
-        // is bound; stderr is unbuffered.
-        eprintln!("mtakit: listening on {local}");
-        serve(
-            server,
-            Listeners {
-                plain,
-                implicit_tls,
-            },
-        )
-        .await
-    })
-}
-
-async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), ServeError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| ServeError::Bind(addr.to_owned(), e))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| ServeError::Bind(addr.to_owned(), e))?;
-    Ok((listener, local))
+    let (stop, stopped) = watch::channel(false);
+    let app = App {
+        store,
+        hub,
+        plan,
+        shutdown: stopped,
+    };
+    let result = runtime.block_on(async move {
+        let listeners = bind_all(&args).await?;
+        serve(server, listeners, app, stop).await
+    });
+    // Ends the HTTP tasks, and with them the last event senders.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    hub_thread.finish(Duration::from_secs(2));
+    result
 }
 
 /// Serves until the first signal, then drains; a second signal ends the
-/// drain early. Both listeners share the signals.
+/// drain early. Both SMTP listeners share the signals; the HTTP API stops
+/// at the first one.
 async fn serve(
-    server: Server<mtakit::AcceptAll, Auth, Sink>,
+    server: Server<FaultPlan, Auth, StoreSink>,
     listeners: Listeners,
+    app: App,
+    stop: watch::Sender<bool>,
 ) -> Result<(), ServeError> {
     let (signals_tx, signals) = watch::channel(0u32);
     tokio::spawn(count_signals(signals_tx));
     let first = |mut signals: watch::Receiver<u32>| async move {
         let _ = signals.wait_for(|n| *n >= 1).await;
     };
+    if let Some(listener) = listeners.http {
+        tokio::spawn(async move {
+            if let Err(e) = crate::http::serve(listener, app).await {
+                tracing::error!(error = %e, "the HTTP API failed");
+            }
+        });
+    }
+    let stopping = first(signals.clone());
+    tokio::spawn(async move {
+        stopping.await;
+        let _ = stop.send(true);
+    });
     let plain = {
         let shutdown = first(signals.clone());
         server.clone().serve(listeners.plain, async move {
@@ -243,6 +264,8 @@ fn make_sink(args: &ServeArgs) -> Result<Sink, ServeError> {
     } else if args.discard {
         tracing::info!("discarding every message");
         Ok(Sink::Discard(NullSink))
+    } else if args.quiet || args.events.as_deref() == Some(Path::new("-")) {
+        Ok(Sink::Quiet)
     } else {
         Ok(Sink::Stdout(StdoutSink))
     }
@@ -415,6 +438,7 @@ mod tests {
         let argv = ["mtakit", "serve"].iter().chain(flags);
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Serve(args) => args,
+            Command::Load(_) => unreachable!("parsed serve"),
         }
     }
 

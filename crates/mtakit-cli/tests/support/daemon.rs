@@ -27,10 +27,19 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     /// Starts `mtakit serve --listen 127.0.0.1:0 ARGS` and waits for its
-    /// `listening on` line.
+    /// `listening on` line. Unless ARGS say otherwise, the HTTP API gets a
+    /// free port too (`--http 127.0.0.1:0`), so daemons can run side by
+    /// side.
     pub(crate) fn start(args: &[&str]) -> Daemon {
+        let own_http = args.iter().any(|a| *a == "--http" || *a == "--no-http");
+        let http: &[&str] = if own_http {
+            &[]
+        } else {
+            &["--http", "127.0.0.1:0"]
+        };
         let mut child = mtakit()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(http)
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -62,6 +71,17 @@ impl Daemon {
         assert_ne!(addr.port(), 0, "the real port is printed");
         daemon.addr = addr;
         daemon
+    }
+
+    /// The address of the HTTP API, from its `http://IP:PORT` line.
+    pub(crate) fn http(&self) -> SocketAddr {
+        let stderr = self.stderr();
+        stderr
+            .lines()
+            .find_map(|line| line.split("http://").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no http://IP:PORT line in stderr:\n{stderr}"))
     }
 
     pub(crate) fn stdout(&self) -> String {

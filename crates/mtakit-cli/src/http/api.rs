@@ -1,0 +1,287 @@
+//! The HTTP API of `mtakit serve`: the routes, the message handlers, wait
+//! and sessions; faults and events live next door.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use mtakit::fault::FaultPlan;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::detail::{self, disposition};
+use super::error::{ApiError, BODY_LIMIT};
+use super::events::{self, Hub};
+use super::model::{EnvelopeJson, Meta, SessionRecord};
+use super::store::{Filter, Store, Stored};
+use super::{faults, ui};
+
+/// The policy of `/api/messages/{id}/html`: even opened on its own, the
+/// HTML runs no script and loads nothing from the network.
+pub(crate) const HTML_CSP: &str =
+    "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'";
+/// The longest `timeout_ms` of `/api/wait`: five minutes.
+const MAX_WAIT_MS: u64 = 300_000;
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub(crate) struct App {
+    pub(crate) store: Store,
+    pub(crate) hub: Hub,
+    pub(crate) plan: FaultPlan,
+    /// Becomes true at shutdown; ends SSE streams and waits.
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// Serves the API and the UI on `listener` until `shutdown` becomes true.
+pub(crate) async fn serve(listener: TcpListener, app: App) -> std::io::Result<()> {
+    let loopback = listener.local_addr()?.ip().is_loopback();
+    let mut shutdown = app.shutdown.clone();
+    let router = router(app, loopback);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}
+
+/// Every route, and the layers around them.
+pub(crate) fn router(app: App, loopback: bool) -> Router {
+    Router::new()
+        .route("/", get(ui::index))
+        .route("/index.html", get(ui::index))
+        .route("/app.js", get(ui::app_js))
+        .route("/style.css", get(ui::style_css))
+        .route("/api/messages", get(list).delete(delete_all))
+        .route("/api/messages/{id}", get(show).delete(delete_one))
+        .route("/api/messages/{id}/raw", get(raw))
+        .route("/api/messages/{id}/html", get(html))
+        .route("/api/messages/{id}/attachments/{index}", get(attachment))
+        .route("/api/wait", get(wait))
+        .route("/api/events", get(events::sse))
+        .route("/api/sessions", get(sessions))
+        .route(
+            "/api/faults",
+            get(faults::get).put(faults::put).delete(faults::delete),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(super::error::json_errors))
+        .layer(middleware::from_fn_with_state(
+            loopback,
+            super::error::host_guard,
+        ))
+        .layer(middleware::from_fn(super::error::security_headers))
+        .with_state(app)
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(tokio::task::spawn_blocking(work).await??)
+}
+
+/// `{"total": N, "messages": [...]}`.
+fn listing(found: &[Arc<Stored>]) -> serde_json::Value {
+    let messages: Vec<_> = found.iter().map(|s| s.summary()).collect();
+    serde_json::json!({ "total": found.len(), "messages": messages })
+}
+
+async fn query(app: &App, filter: Filter) -> Result<Vec<Arc<Stored>>, ApiError> {
+    let store = app.store.clone();
+    blocking(move || store.query(&filter)).await
+}
+
+/// `GET /api/messages`.
+async fn list(State(app): State<App>, Query(filter): Query<Filter>) -> Result<Response, ApiError> {
+    let found = query(&app, filter).await?;
+    Ok(Json(listing(&found)).into_response())
+}
+
+/// The message with this id, or a 404.
+async fn find(app: &App, id: String) -> Result<Arc<Stored>, ApiError> {
+    let store = app.store.clone();
+    let key = id.clone();
+    blocking(move || store.get(&key))
+        .await?
+        .ok_or_else(|| ApiError::no_message(&id))
+}
+
+/// The message and its bytes, or a 404.
+async fn find_raw(app: &App, id: String) -> Result<(Arc<Stored>, axum::body::Bytes), ApiError> {
+    let stored = find(app, id.clone()).await?;
+    let shared = stored.clone();
+    match blocking(move || shared.raw()).await {
+        Ok(raw) => Ok((stored, raw)),
+        // Deleted between the lookup and the read.
+        Err(_) => Err(ApiError::no_message(&id)),
+    }
+}
+
+fn envelope(stored: &Stored) -> EnvelopeJson {
+    let meta = stored
+        .meta
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(Meta::default);
+    EnvelopeJson {
+        from: stored.from.clone(),
+        to: stored.to.clone(),
+        mail_params: meta.mail_params,
+        helo: meta.helo,
+        peer: meta.peer,
+        tls: meta.tls,
+        auth: meta.auth,
+    }
+}
+
+/// `GET /api/messages/{id}`.
+async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (stored, raw) = find_raw(&app, id).await?;
+    let detail = tokio::task::spawn_blocking(move || {
+        let envelope = envelope(&stored);
+        detail::detail(&stored, envelope, &raw)
+    })
+    .await?;
+    Ok(Json(detail).into_response())
+}
+
+/// `GET /api/messages/{id}/raw`: the bytes as received.
+async fn raw(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (_, raw) = find_raw(&app, id).await?;
+    Ok(([(header::CONTENT_TYPE, "message/rfc822")], Body::from(raw)).into_response())
+}
+
+/// `GET /api/messages/{id}/html`: the HTML body under a sandbox policy.
+async fn html(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (_, raw) = find_raw(&app, id.clone()).await?;
+    let html = tokio::task::spawn_blocking(move || detail::html(&raw)).await?;
+    let html =
+        html.ok_or_else(|| ApiError::not_found(format!("message {id:?} has no HTML body")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, HTML_CSP),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+/// `GET /api/messages/{id}/attachments/{index}`: a download.
+async fn attachment(
+    State(app): State<App>,
+    Path((id, index)): Path<(String, usize)>,
+) -> Result<Response, ApiError> {
+    let (_, raw) = find_raw(&app, id.clone()).await?;
+    let found = tokio::task::spawn_blocking(move || detail::attachment(&raw, index)).await?;
+    let download = found
+        .ok_or_else(|| ApiError::not_found(format!("message {id:?} has no attachment {index}")))?;
+    let disposition = disposition(download.name.as_deref(), index);
+    let mut response = Body::from(download.data).into_response();
+    let headers = response.headers_mut();
+    let content_type = HeaderValue::from_str(&download.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(response)
+}
+
+/// `DELETE /api/messages/{id}`.
+async fn delete_one(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let store = app.store.clone();
+    let key = id.clone();
+    if !blocking(move || store.delete(&key)).await? {
+        return Err(ApiError::no_message(&id));
+    }
+    app.hub.deleted(Some(id));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/messages`.
+async fn delete_all(State(app): State<App>) -> Result<StatusCode, ApiError> {
+    let store = app.store.clone();
+    blocking(move || store.clear()).await?;
+    app.hub.deleted(None);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of `/api/wait`: the list's filters, plus how many and how
+/// long.
+#[derive(Debug, Deserialize)]
+struct WaitQuery {
+    count: Option<usize>,
+    timeout_ms: Option<u64>,
+    to: Option<String>,
+    from: Option<String>,
+    subject: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /api/wait`: the filtered list as soon as it holds `count`
+/// messages (default 1), or 408 after `timeout_ms` (default and cap five
+/// minutes). It sleeps until the store changes; nothing polls.
+async fn wait(State(app): State<App>, Query(w): Query<WaitQuery>) -> Result<Response, ApiError> {
+    let count = w.count.unwrap_or(1);
+    let timeout = Duration::from_millis(w.timeout_ms.unwrap_or(MAX_WAIT_MS).min(MAX_WAIT_MS));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let filter = Filter {
+        to: w.to,
+        from: w.from,
+        subject: w.subject,
+        q: w.q,
+    };
+    let mut changes = app.store.subscribe();
+    let mut shutdown = app.shutdown.clone();
+    loop {
+        changes.borrow_and_update();
+        let found = query(&app, filter.clone()).await?;
+        if found.len() >= count {
+            return Ok(Json(listing(&found)).into_response());
+        }
+        let woke = tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => {
+                matches!(changed, Ok(Ok(())))
+            }
+            _ = shutdown.wait_for(|stop| *stop) => false,
+        };
+        if !woke {
+            let body = serde_json::json!({ "error": "timeout", "total": found.len() });
+            return Ok((StatusCode::REQUEST_TIMEOUT, Json(body)).into_response());
+        }
+    }
+}
+
+/// `GET /api/sessions`: the last 200 sessions, newest first.
+async fn sessions(State(app): State<App>) -> Json<serde_json::Value> {
+    let sessions = app.hub.sessions();
+    let sessions: Vec<&SessionRecord> = sessions.iter().map(|s| &**s).collect();
+    Json(serde_json::json!({ "sessions": sessions }))
+}
+
+/// The line that says where the UI is.
+pub(crate) fn announce(addr: SocketAddr) -> String {
+    format!("mtakit: web UI and API on http://{addr}")
+}

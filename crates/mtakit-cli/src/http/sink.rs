@@ -1,0 +1,49 @@
+//! [`StoreSink`]: the server's sink. It hands each message to the sink
+//! chosen on the command line (print, Maildir, discard), then to the
+//! [`Store`] and the [`Hub`], before the client gets its `250`.
+
+use mtakit::proto::Reply;
+use mtakit::{Message, MessageSink};
+
+use super::events::Hub;
+use super::model::Meta;
+use super::store::Store;
+use crate::output::Sink;
+
+/// The command line's sink, followed by the store and the live events.
+#[derive(Clone, Debug)]
+pub(crate) struct StoreSink {
+    inner: Sink,
+    store: Store,
+    hub: Hub,
+}
+
+impl StoreSink {
+    pub(crate) fn new(inner: Sink, store: Store, hub: Hub) -> StoreSink {
+        StoreSink { inner, store, hub }
+    }
+}
+
+impl MessageSink for StoreSink {
+    async fn deliver(&self, message: Message) -> Result<(), Reply> {
+        if self.store.in_memory() {
+            // Printing needs its own copy; it never fails.
+            self.inner.deliver(message.clone()).await?;
+            if let Some(stored) = self.store.add_memory(message) {
+                self.hub.message(stored);
+            }
+            return Ok(());
+        }
+        let id = message.id().to_owned();
+        let meta = Meta::of(&message);
+        self.inner.deliver(message).await?;
+        if let Sink::Maildir(_) = self.inner {
+            let store = self.store.clone();
+            let found = tokio::task::spawn_blocking(move || store.add_maildir(&id, meta)).await;
+            if let Ok(Some(stored)) = found {
+                self.hub.message(stored);
+            }
+        }
+        Ok(())
+    }
+}
