@@ -9,48 +9,21 @@
 //! and `disconnect` (close before it). `accept_msgdata` is the sink's
 //! verdict on `Event::Deliver`.
 
-use mtakit_proto::sasl::encode_base64;
+mod support;
+
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
     EnhancedCode, Mechanism, Pending, Reply, SessionConfig, SessionInfo, TimeoutKind, TlsInfo,
     Verdict,
 };
 
+use support::auth_config;
+use support::pymta::{
+    b64, code, dummy_authenticator, ehlo, first_digit, helo, mail_and_rcpt, with_authenticator,
+};
+
 // ---------------------------------------------------------------------------
 // Helpers
-
-fn b64(s: &str) -> String {
-    encode_base64(s.as_bytes())
-}
-
-fn code(reply: &Reply) -> u16 {
-    reply.code().get()
-}
-
-fn first_digit(reply: &Reply) -> u16 {
-    reply.code().get() / 100
-}
-
-fn auth_config() -> SessionConfig {
-    let mut config = SessionConfig::new("localhost");
-    config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
-    config.allow_insecure_auth = true;
-    config
-}
-
-/// pymta's `DummyAuthenticator`: accepts when username == password.
-fn dummy_authenticator(pending: &Pending, _: &SessionInfo) -> Verdict {
-    match pending {
-        Pending::Authenticate { credentials } => {
-            Verdict::from(credentials.username() == credentials.password())
-        }
-        _ => Verdict::accept(),
-    }
-}
-
-fn with_authenticator() -> Harness {
-    Harness::with_config(auth_config()).with_policy(dummy_authenticator)
-}
 
 /// A session whose policy answers `Pending::Connect` with `verdict`.
 fn on_connect(verdict: Verdict) -> Harness {
@@ -66,19 +39,6 @@ fn on_helo(verdict: Verdict) -> Harness {
         Pending::Helo { .. } => verdict.clone(),
         _ => Verdict::accept(),
     })
-}
-
-fn helo(h: &mut Harness) {
-    assert_eq!(code(&h.send("HELO foo.example.com")), 250);
-}
-
-fn ehlo(h: &mut Harness) {
-    assert_eq!(code(&h.send("EHLO fnord")), 250);
-}
-
-fn mail_and_rcpt(h: &mut Harness) {
-    assert_eq!(code(&h.send("MAIL FROM:<foo@example.com>")), 250);
-    assert_eq!(code(&h.send("RCPT TO:<bar@example.com>")), 250);
 }
 
 fn reply(code: u16, text: &'static str) -> Reply {
@@ -463,7 +423,7 @@ fn param_rcpt_to_accepts_a_valid_email_address() {
 // pymta: smtp_parameter_validation_test.py #13 test_auth_plain_accepts_correct_authentication
 #[test]
 fn param_auth_plain_accepts_correct_authentication() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let r = h.send(&format!("AUTH PLAIN {}", b64("\0foo\0foo")));
     assert_eq!(first_digit(&r), 2);
@@ -474,7 +434,7 @@ fn param_auth_plain_accepts_correct_authentication() {
 // `334 ` challenge (RFC 4954 §4); two tokens are still 501.
 #[test]
 fn param_auth_plain_requires_exactly_one_parameter() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let r = h.send("AUTH PLAIN");
     assert_eq!((code(&r), r.text()), (334, ""));
@@ -488,7 +448,7 @@ fn param_auth_plain_requires_exactly_one_parameter() {
 // As in #14, no argument now gets a challenge; its bad answer is 501.
 #[test]
 fn param_auth_plain_detects_bad_base64_credentials() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(code(&h.send("AUTH PLAIN")), 334);
     assert_eq!(code(&h.send("invalid_base64")), 501);
@@ -499,7 +459,7 @@ fn param_auth_plain_detects_bad_base64_credentials() {
 // pymta: smtp_parameter_validation_test.py #16 test_auth_plain_reject_bad_credentials
 #[test]
 fn param_auth_plain_reject_bad_credentials() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(
         code(&h.send(&format!("AUTH PLAIN {}", b64("\0foo\0bar")))),
@@ -522,7 +482,7 @@ enum Phase {
 }
 
 fn session_in(phase: Phase) -> Harness {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     let setup: &[&str] = match phase {
         Phase::BeforeHelo => &[],
         Phase::AfterHelo => &["HELO foo"],

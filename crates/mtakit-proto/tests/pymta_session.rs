@@ -10,55 +10,25 @@
 //! `\n` line ends and dropped the line break before the final `.`; mtakit
 //! delivers the bytes exactly as received (dot-unstuffed), CRLF kept.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use mtakit_proto::sasl::encode_base64;
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
-    Command, Domain, EnhancedCode, Mechanism, Pending, Reply, SessionConfig, SessionInfo,
-    TimeoutKind, Verdict,
+    Command, Domain, EnhancedCode, Pending, Reply, SessionInfo, TimeoutKind, Verdict,
+};
+
+use support::auth_config;
+use support::pymta::{
+    b64, code, dummy_authenticator, ehlo, first_digit, helo, mail_and_rcpt, with_authenticator,
 };
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn b64(s: &str) -> String {
-    encode_base64(s.as_bytes())
-}
-
-fn code(reply: &Reply) -> u16 {
-    reply.code().get()
-}
-
-fn first_digit(reply: &Reply) -> u16 {
-    reply.code().get() / 100
-}
-
 fn lines(reply: &Reply) -> Vec<&str> {
     reply.lines().collect()
-}
-
-/// Config with AUTH PLAIN and LOGIN offered over plaintext (no TLS here).
-fn auth_config() -> SessionConfig {
-    let mut config = SessionConfig::new("localhost");
-    config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
-    config.allow_insecure_auth = true;
-    config
-}
-
-/// pymta's `DummyAuthenticator`: accepts when username == password.
-fn dummy_authenticator(pending: &Pending, _: &SessionInfo) -> Verdict {
-    match pending {
-        Pending::Authenticate { credentials } => {
-            Verdict::from(credentials.username() == credentials.password())
-        }
-        _ => Verdict::accept(),
-    }
-}
-
-/// A session with pymta's DummyAuthenticator.
-fn with_authenticator() -> Harness {
-    Harness::with_config(auth_config()).with_policy(dummy_authenticator)
 }
 
 /// What pymta's `Message` carried besides the envelope: the session view
@@ -76,21 +46,6 @@ fn recording() -> (Harness, Seen) {
         dummy_authenticator(pending, info)
     });
     (h, seen)
-}
-
-fn helo(h: &mut Harness) {
-    assert_eq!(code(&h.send("HELO foo.example.com")), 250);
-}
-
-fn ehlo(h: &mut Harness) -> Reply {
-    let reply = h.send("EHLO fnord");
-    assert_eq!(code(&reply), 250);
-    reply
-}
-
-fn mail_and_rcpt(h: &mut Harness) {
-    assert_eq!(code(&h.send("MAIL FROM:<foo@example.com>")), 250);
-    assert_eq!(code(&h.send("RCPT TO:<bar@example.com>")), 250);
 }
 
 /// DATA, then the content (already dot-stuffed, ending in CRLF), then `.`.
@@ -302,7 +257,7 @@ fn basic_auth_plain_without_authenticator_is_rejected() {
 // pymta: basic_message_sending_test.py #16 test_authenticator_advertises_auth_plain_support
 #[test]
 fn basic_authenticator_advertises_auth_plain_support() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     let reply = ehlo(&mut h);
     assert!(lines(&reply).contains(&"AUTH PLAIN LOGIN"), "{reply:?}");
 }
@@ -310,7 +265,7 @@ fn basic_authenticator_advertises_auth_plain_support() {
 // pymta: basic_message_sending_test.py #17 test_auth_plain_with_username_and_password_is_accepted
 #[test]
 fn basic_auth_plain_with_username_and_password_is_accepted() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let reply = h.send(&format!("AUTH PLAIN {}", b64("\0foo\0foo")));
     assert_eq!(code(&reply), 235);
@@ -321,7 +276,7 @@ fn basic_auth_plain_with_username_and_password_is_accepted() {
 // pymta: basic_message_sending_test.py #18 test_auth_plain_with_authzid_username_and_password_is_accepted
 #[test]
 fn basic_auth_plain_with_authzid_username_and_password_is_accepted() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let reply = h.send(&format!("AUTH PLAIN {}", b64("ignored\0foo\0foo")));
     assert_eq!(code(&reply), 235);
@@ -332,7 +287,7 @@ fn basic_auth_plain_with_authzid_username_and_password_is_accepted() {
 // pymta: basic_message_sending_test.py #19 test_auth_plain_with_bad_credentials_is_rejected
 #[test]
 fn basic_auth_plain_with_bad_credentials_is_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let reply = h.send(&format!("AUTH PLAIN {}", b64("\0foo\0bar")));
     assert_eq!(code(&reply), 535);
@@ -342,7 +297,7 @@ fn basic_auth_plain_with_bad_credentials_is_rejected() {
 // pymta: basic_message_sending_test.py #20 test_auth_plain_with_bad_base64_is_rejected
 #[test]
 fn basic_auth_plain_with_bad_base64_is_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(code(&h.send("AUTH PLAIN foo")), 501);
 }
@@ -350,7 +305,7 @@ fn basic_auth_plain_with_bad_base64_is_rejected() {
 // pymta: basic_message_sending_test.py #21 test_auth_plain_with_bad_format_is_rejected
 #[test]
 fn basic_auth_plain_with_bad_format_is_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(code(&h.send(&format!("AUTH PLAIN {}", b64("\0foo")))), 501);
 }
@@ -358,7 +313,7 @@ fn basic_auth_plain_with_bad_format_is_rejected() {
 // pymta: basic_message_sending_test.py #22 test_auth_login_with_username_and_password_is_accepted
 #[test]
 fn basic_auth_login_with_username_and_password_is_accepted() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let prompt = h.send(&format!("AUTH LOGIN {}", b64("foo")));
     assert_eq!((code(&prompt), prompt.text()), (334, "UGFzc3dvcmQ6"));
@@ -372,7 +327,7 @@ fn basic_auth_login_with_username_and_password_is_accepted() {
 // pymta: basic_message_sending_test.py #23 test_auth_login_3step
 #[test]
 fn basic_auth_login_3step() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let first = h.send("AUTH LOGIN");
     assert_eq!((code(&first), first.text()), (334, "VXNlcm5hbWU6"));
@@ -388,7 +343,7 @@ fn basic_auth_login_3step() {
 // pymta: basic_message_sending_test.py #24 test_auth_login_with_bad_credentials_is_rejected
 #[test]
 fn basic_auth_login_with_bad_credentials_is_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(code(&h.send(&format!("AUTH LOGIN {}", b64("foo")))), 334);
     assert_eq!(code(&h.send(&b64("invalid"))), 535);
@@ -398,7 +353,7 @@ fn basic_auth_login_with_bad_credentials_is_rejected() {
 // pymta: basic_message_sending_test.py #25 test_auth_login_with_bad_base64_username_is_rejected
 #[test]
 fn basic_auth_login_with_bad_base64_username_is_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(code(&h.send("AUTH LOGIN foo")), 501);
 }
@@ -409,7 +364,7 @@ fn basic_auth_login_with_bad_base64_username_is_rejected() {
 // (pymta bug §5.7 fixed).
 #[test]
 fn basic_auth_login_with_bad_base64_password_is_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     assert_eq!(code(&h.send(&format!("AUTH LOGIN {}", b64("foo")))), 334);
     assert_eq!(code(&h.send("!!!")), 501);
@@ -474,7 +429,7 @@ const SMTPLIB_MSG: &str = "Subject: Test\r\n\r\nJust testing...\r\n";
 // pymta: basic_smtp_test.py #1 test_helo
 #[test]
 fn smtp_helo() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     assert_eq!(code(&h.send("helo foo")), 250);
 }
 
@@ -508,7 +463,7 @@ fn sendmail(h: &mut Harness, from: &str, to: &[&str], content: &str) {
 // pymta: basic_smtp_test.py #3 test_send_email_via_smtplib
 #[test]
 fn smtp_send_email_via_smtplib() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     assert_eq!(code(&h.send("ehlo [127.0.0.1]")), 250);
     sendmail(&mut h, "from@example.com", &["to@example.com"], SMTPLIB_MSG);
     assert_eq!(h.delivered().len(), 1);
@@ -521,7 +476,7 @@ fn smtp_send_email_via_smtplib() {
 // pymta: basic_smtp_test.py #4 test_multiple_recipients
 #[test]
 fn smtp_multiple_recipients() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     let to = ["foo@example.com", "bar@example.com"];
     sendmail(&mut h, "from@example.com", &to, SMTPLIB_MSG);
@@ -577,7 +532,7 @@ fn smtp_send_multiple_emails_in_one_connection() {
 // pymta: basic_smtp_test.py #8 test_transparency_support_enabled
 #[test]
 fn smtp_transparency_support_enabled() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     ehlo(&mut h);
     // smtplib dot-stuffs ".Bar" to "..Bar"; the server unstuffs it.
     let stuffed = "Subject: Test\r\n\r\nFoo\r\n..Bar\r\nBaz\r\n";
@@ -593,7 +548,7 @@ fn smtp_transparency_support_enabled() {
 // The same limit enforced after DATA is in smtp_big_messages_are_rejected_after_data.
 #[test]
 fn smtp_big_messages_are_rejected() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     h.session().set_max_message_size(100);
     assert!(lines(&ehlo(&mut h)).contains(&"SIZE 100"));
     let body = "x".repeat(70) + "\r\n";
@@ -607,7 +562,7 @@ fn smtp_big_messages_are_rejected() {
 // pymta: basic_smtp_test.py #9 test_big_messages_are_rejected (without SIZE=)
 #[test]
 fn smtp_big_messages_are_rejected_after_data() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     h.session().set_max_message_size(100);
     ehlo(&mut h);
     mail_and_rcpt(&mut h);
@@ -623,14 +578,14 @@ fn smtp_big_messages_are_rejected_after_data() {
 // further input, and a new session is served normally.
 #[test]
 fn smtp_workerprocess_detects_closed_connections_when_reading() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     assert_eq!(code(&h.send("helo foo")), 250);
     h.session().peer_closed();
     assert!(h.session().is_closed());
     assert!(h.send_raw(b"NOOP\r\n").is_empty());
     assert_eq!(h.session().timeout(), None);
 
-    let mut again = with_authenticator();
+    let mut again = with_authenticator(auth_config());
     assert_eq!(code(&again.greeting()), 220);
     assert_eq!(code(&again.send("helo foo")), 250);
 }
@@ -727,7 +682,7 @@ fn parsing_parse_auth_plain() {
 // without authentication (none is required) are asserted here.
 #[test]
 fn parsing_parse_auth_login_with_username() {
-    let mut h = with_authenticator();
+    let mut h = with_authenticator(auth_config());
     let replies = h.send_raw(
         format!(
             "EHLO foo\r\nAUTH LOGIN {}\r\n{}\r\nMAIL FROM: foo@example.com\r\n",

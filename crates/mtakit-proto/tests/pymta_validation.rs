@@ -5,63 +5,24 @@
 //! session's replies; then one test per pymta bug in pymta.md §5 items 1-12
 //! proving the fix.
 
+mod support;
+
 use mtakit_proto::address::{ForwardPath, PathError, ReversePath};
-use mtakit_proto::sasl::{SaslError, decode_plain, encode_base64};
+use mtakit_proto::sasl::{SaslError, decode_plain};
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
     Body, Command, Domain, EnhancedCode, MailParams, Mechanism, ParamError, Pending, Reply,
-    SessionConfig, SessionInfo, TimeoutKind, Verdict,
+    TimeoutKind, Verdict,
 };
+
+use support::pymta::{b64, code, dummy_authenticator, ehlo, mail_and_rcpt, with_authenticator};
+use support::{auth_config, codes};
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn b64(s: &str) -> String {
-    encode_base64(s.as_bytes())
-}
-
-fn code(reply: &Reply) -> u16 {
-    reply.code().get()
-}
-
-fn codes(replies: &[Reply]) -> Vec<u16> {
-    replies.iter().map(code).collect()
-}
-
 fn parse_code(line: &[u8]) -> u16 {
     Command::parse(line).unwrap_err().reply().code().get()
-}
-
-fn auth_config() -> SessionConfig {
-    let mut config = SessionConfig::new("localhost");
-    config.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
-    config.allow_insecure_auth = true;
-    config
-}
-
-/// pymta's `DummyAuthenticator`: accepts when username == password.
-fn dummy_authenticator(pending: &Pending, _: &SessionInfo) -> Verdict {
-    match pending {
-        Pending::Authenticate { credentials } => {
-            Verdict::from(credentials.username() == credentials.password())
-        }
-        _ => Verdict::accept(),
-    }
-}
-
-fn with_authenticator(config: SessionConfig) -> Harness {
-    Harness::with_config(config).with_policy(dummy_authenticator)
-}
-
-fn ehlo(h: &mut Harness) -> Reply {
-    let reply = h.send("EHLO fnord");
-    assert_eq!(code(&reply), 250);
-    reply
-}
-
-fn mail_and_rcpt(h: &mut Harness) {
-    assert_eq!(code(&h.send("MAIL FROM:<foo@example.com>")), 250);
-    assert_eq!(code(&h.send("RCPT TO:<bar@example.com>")), 250);
 }
 
 fn mailbox(path: &ReversePath) -> String {

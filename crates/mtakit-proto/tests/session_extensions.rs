@@ -1,15 +1,15 @@
 //! CHUNKING/BINARYMIME (RFC 3030), LMTP (RFC 2033) and the bearer-token
 //! AUTH mechanisms (XOAUTH2, OAUTHBEARER / RFC 7628), in memory.
 
+mod support;
+
 use mtakit_proto::sasl::{decode_login, encode_base64};
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
     ApiMisuse, Body, Event, Extensions, Mechanism, Pending, Reply, SessionConfig, Verdict,
 };
 
-fn config() -> SessionConfig {
-    SessionConfig::new("localhost")
-}
+use support::{codes, config};
 
 fn in_transaction(config: SessionConfig, mail: &str) -> Harness {
     let mut h = Harness::with_config(config);
@@ -21,10 +21,6 @@ fn in_transaction(config: SessionConfig, mail: &str) -> Harness {
     );
     assert_eq!(h.send("RCPT TO:<b@b.test>").code().get(), 250);
     h
-}
-
-fn codes(replies: &[Reply]) -> Vec<u16> {
-    replies.iter().map(|r| r.code().get()).collect()
 }
 
 // ------------------------------------------------------------------ BDAT
@@ -461,4 +457,34 @@ fn dsn_switched_off_refuses_its_parameters() {
     assert_eq!(h.send("MAIL FROM:<a@a.test> RET=FULL").code().get(), 555);
     assert_eq!(h.send("MAIL FROM:<a@a.test>").code().get(), 250);
     assert_eq!(h.send("RCPT TO:<b@b.test> NOTIFY=NEVER").code().get(), 555);
+}
+
+#[test]
+fn content_can_be_counted_and_checked_without_being_kept() {
+    let mut c = config();
+    c.keep_content = false;
+    c.limits.max_message_size = 50;
+    let mut h = in_transaction(c, "");
+    h.send("DATA");
+    assert_eq!(
+        codes(&h.send_raw(b"Subject: x\r\n\r\nhello\r\n.\r\n")),
+        [250]
+    );
+    assert!(h.delivered()[0].data.is_empty());
+    // Limits and checks still apply.
+    h.send("MAIL FROM:<a@a.test>");
+    h.send("RCPT TO:<b@b.test>");
+    h.send("DATA");
+    let mut big = vec![b'x'; 100];
+    big.extend_from_slice(b"\r\n.\r\n");
+    assert_eq!(codes(&h.send_raw(&big)), [552]);
+    h.send("MAIL FROM:<a@a.test>");
+    h.send("RCPT TO:<b@b.test>");
+    h.send("DATA");
+    assert_eq!(codes(&h.send_raw(b"a\nb\r\n.\r\n")), [550]);
+    h.send("MAIL FROM:<a@a.test>");
+    h.send("RCPT TO:<b@b.test>");
+    assert_eq!(codes(&h.send_raw(b"BDAT 3 LAST\r\nabc")), [250]);
+    assert!(h.delivered()[1].data.is_empty());
+    assert_eq!(h.delivered()[1].stats.longest_line, 3);
 }

@@ -1,5 +1,7 @@
 //! RFC 5321 / ESMTP behaviour of the session, in memory.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,46 +13,21 @@ use mtakit_proto::{
     ReversePath, Session, SessionConfig, TimeoutKind, TlsInfo, Verdict,
 };
 
+use support::{auth_config, check_password, config, ehlo_lines, greeted, plain, st, sts};
+
 // ---------------------------------------------------------------- helpers
 
 fn wire(replies: &[Reply]) -> String {
     replies.iter().map(Reply::to_string).collect()
 }
 
-/// `"250 2.1.0"`, or `"250"` without an enhanced code.
-fn st(reply: &Reply) -> String {
-    match reply.enhanced() {
-        Some(e) => format!("{} {e}", reply.code().get()),
-        None => reply.code().get().to_string(),
-    }
-}
-
-fn sts(replies: &[Reply]) -> Vec<String> {
-    replies.iter().map(st).collect()
-}
-
-fn config() -> SessionConfig {
-    SessionConfig::new("localhost")
-}
-
-fn greeted(config: SessionConfig) -> Harness {
-    let mut h = Harness::with_config(config);
-    assert_eq!(h.greeting().code().get(), 220);
-    h
-}
-
-/// A harness after the greeting and `EHLO client.test`.
+/// A harness after the greeting and `EHLO client.test`, whose reply must
+/// be a bare `"250"`: stricter than `support::ehlo`, which checks the code
+/// only.
 fn ehlo(config: SessionConfig) -> Harness {
     let mut h = greeted(config);
     assert_eq!(st(&h.send("EHLO client.test")), "250");
     h
-}
-
-fn ehlo_lines(h: &mut Harness) -> Vec<String> {
-    h.send("EHLO client.test")
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 /// MAIL, RCPT and DATA up to the 354.
@@ -58,25 +35,6 @@ fn open_data(h: &mut Harness) {
     assert_eq!(st(&h.send("MAIL FROM:<a@a.test>")), "250 2.1.0");
     assert_eq!(st(&h.send("RCPT TO:<b@b.test>")), "250 2.1.5");
     assert_eq!(st(&h.send("DATA")), "354");
-}
-
-fn auth_config() -> SessionConfig {
-    let mut c = config();
-    c.auth_mechanisms = vec![Mechanism::Plain, Mechanism::Login];
-    c.allow_insecure_auth = true;
-    c
-}
-
-/// Accepts password `password` for anyone, rejects anything else.
-fn check_password(pending: &Pending, _: &mtakit_proto::SessionInfo) -> Verdict {
-    match pending {
-        Pending::Authenticate { credentials } => (credentials.password() == "password").into(),
-        _ => Verdict::accept(),
-    }
-}
-
-fn plain(user: &str, pass: &str) -> String {
-    encode_base64(format!("\0{user}\0{pass}").as_bytes())
 }
 
 fn authenticate_count(h: &Harness) -> usize {

@@ -1,6 +1,8 @@
 //! The in-memory cases of `reference/security.md`: SMUG, NUL, HDR, TLS
 //! (session side) and AUTH.
 
+mod support;
+
 use mtakit_proto::sasl::encode_base64;
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
@@ -8,43 +10,9 @@ use mtakit_proto::{
     SessionConfig, TlsInfo, Verdict,
 };
 
+use support::{check_password, config, ehlo, ehlo_lines, plain, send_cut, st, sts};
+
 // ---------------------------------------------------------------- helpers
-
-/// `"250 2.1.0"`, or `"250"` without an enhanced code.
-fn st(reply: &Reply) -> String {
-    match reply.enhanced() {
-        Some(e) => format!("{} {e}", reply.code().get()),
-        None => reply.code().get().to_string(),
-    }
-}
-
-fn sts(replies: &[Reply]) -> Vec<String> {
-    replies.iter().map(st).collect()
-}
-
-fn config() -> SessionConfig {
-    SessionConfig::new("localhost")
-}
-
-fn ehlo(config: SessionConfig) -> Harness {
-    let mut h = Harness::with_config(config);
-    assert_eq!(h.greeting().code().get(), 220);
-    assert_eq!(h.send("EHLO client.test").code().get(), 250);
-    h
-}
-
-/// Sends `bytes` in pieces that end at each of `cuts`.
-fn send_cut(h: &mut Harness, bytes: &[u8], cuts: &[usize]) -> Vec<Reply> {
-    let mut replies = Vec::new();
-    let mut from = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&bytes.len())) {
-        if cut > from {
-            replies.extend(h.send_raw(&bytes[from..cut]));
-            from = cut;
-        }
-    }
-    replies
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Split {
@@ -65,25 +33,6 @@ fn send_split(h: &mut Harness, bytes: &[u8], split: Split) -> Vec<Reply> {
             .collect(),
     };
     send_cut(h, bytes, &cuts)
-}
-
-fn ehlo_lines(h: &mut Harness) -> Vec<String> {
-    h.send("EHLO client.test")
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn plain(user: &str, pass: &str) -> String {
-    encode_base64(format!("\0{user}\0{pass}").as_bytes())
-}
-
-/// Accepts the password `password`, rejects anything else.
-fn check_password(pending: &Pending, _: &mtakit_proto::SessionInfo) -> Verdict {
-    match pending {
-        Pending::Authenticate { credentials } => (credentials.password() == "password").into(),
-        _ => Verdict::accept(),
-    }
 }
 
 fn asked_to_authenticate(h: &Harness) -> bool {

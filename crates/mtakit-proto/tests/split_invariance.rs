@@ -1,6 +1,8 @@
 //! Property tests: how the input is split into reads never changes what
 //! the session does, and no input makes it panic or send a malformed reply.
 
+mod support;
+
 use mtakit_proto::sasl::encode_base64;
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
@@ -9,6 +11,8 @@ use mtakit_proto::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+use support::send_cut;
 
 // ------------------------------------------------------------- dialogues
 
@@ -299,13 +303,7 @@ fn run(config: &SessionConfig, input: &[u8], cuts: &[usize]) -> Outcome {
         .with_policy(policy)
         .with_sink(|t| (!t.data.windows(6).any(|w| w == b"REJECT")).into());
     h.greeting();
-    let mut from = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
-        if cut > from {
-            h.send_raw(&input[from..cut]);
-            from = cut;
-        }
-    }
+    send_cut(&mut h, input, cuts);
     Outcome {
         wire: h.replies().iter().map(Reply::to_string).collect(),
         delivered: h

@@ -2,12 +2,16 @@
 //! does not list it, and its command or parameter is refused, so that a
 //! client's fallback paths can be tested.
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::UserTable;
 use mtakit::proto::{Extensions, Reply};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use tokio::time::timeout;
+
+use support::{cmd, connect_greeted, replies};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);
@@ -45,29 +49,6 @@ fn without(off: fn(&mut Extensions)) -> Extensions {
     e
 }
 
-async fn connect(server: &TestServer) -> TestClient {
-    let c = timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
-    c.greeting().assert_code(220);
-    c
-}
-
-async fn cmd(c: &mut TestClient, line: &str) -> Reply {
-    timeout(WAIT, c.command(line))
-        .await
-        .unwrap_or_else(|_| panic!("no reply to {line:?}"))
-        .expect("reply")
-}
-
-async fn replies(c: &mut TestClient, n: usize) -> Vec<Reply> {
-    timeout(WAIT, c.read_replies(n))
-        .await
-        .expect("replies timed out")
-        .expect("replies")
-}
-
 /// The keyword of each EHLO line after the greeting line.
 fn keywords(ehlo: &Reply) -> Vec<String> {
     ehlo.lines()
@@ -77,7 +58,7 @@ fn keywords(ehlo: &Reply) -> Vec<String> {
 }
 
 async fn ehlo_keywords(c: &mut TestClient) -> Vec<String> {
-    let reply = cmd(c, "EHLO client.test").await;
+    let reply = cmd(c, "EHLO client.test", WAIT).await;
     reply.assert_code(250);
     keywords(&reply)
 }
@@ -85,7 +66,7 @@ async fn ehlo_keywords(c: &mut TestClient) -> Vec<String> {
 #[tokio::test]
 async fn everything_on_advertises_every_keyword() {
     let server = start(Extensions::default()).await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     let got = ehlo_keywords(&mut c).await;
     for keyword in ALL {
         assert!(got.iter().any(|k| k == keyword), "{keyword} not in {got:?}");
@@ -211,7 +192,7 @@ const CASES: &[Case] = &[
 async fn each_switch_hides_its_keyword_and_refuses_its_command() {
     for case in CASES {
         let server = start(without(case.off)).await;
-        let mut c = connect(&server).await;
+        let mut c = connect_greeted(server.addr(), WAIT).await;
         let got = ehlo_keywords(&mut c).await;
         for keyword in ALL {
             let listed = got.iter().any(|k| k == keyword);
@@ -223,13 +204,13 @@ async fn each_switch_hides_its_keyword_and_refuses_its_command() {
             );
         }
         for (line, code) in case.steps {
-            let reply = cmd(&mut c, line).await;
+            let reply = cmd(&mut c, line, WAIT).await;
             assert_eq!(reply.code().get(), *code, "{}: {line}: {reply}", case.name);
             if *code == 555 {
                 reply.assert_enhanced("5.5.4");
             }
         }
-        cmd(&mut c, "QUIT").await.assert_code(221);
+        cmd(&mut c, "QUIT", WAIT).await.assert_code(221);
         assert!(server.messages().is_empty() || case.name == "binarymime");
     }
 }
@@ -242,7 +223,7 @@ async fn several_switches_at_once() {
         e.dsn = false;
     }))
     .await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     let got = ehlo_keywords(&mut c).await;
     for gone in ["CHUNKING", "BINARYMIME", "PIPELINING", "DSN"] {
         assert!(!got.iter().any(|k| k == gone), "{gone} in {got:?}");
@@ -255,12 +236,12 @@ async fn several_switches_at_once() {
 #[tokio::test]
 async fn chunking_off_refuses_bdat_and_drains_its_octets() {
     let server = start(without(|e| e.chunking = false)).await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo_keywords(&mut c).await;
-    cmd(&mut c, "MAIL FROM:<a@example.com>")
+    cmd(&mut c, "MAIL FROM:<a@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "RCPT TO:<b@example.com>")
+    cmd(&mut c, "RCPT TO:<b@example.com>", WAIT)
         .await
         .assert_code(250);
     // The 4 chunk octets are dropped unread; then one NOOP follows.
@@ -268,15 +249,15 @@ async fn chunking_off_refuses_bdat_and_drains_its_octets() {
         .await
         .unwrap()
         .unwrap();
-    let got = replies(&mut c, 3).await;
+    let got = replies(&mut c, 3, WAIT).await;
     got[0].assert_code(502).assert_enhanced("5.5.1");
     got[1].assert_code(250).assert_line("OK");
     got[2].assert_code(250).assert_line("Reset OK");
     // DATA still works.
-    cmd(&mut c, "MAIL FROM:<a@example.com>")
+    cmd(&mut c, "MAIL FROM:<a@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "RCPT TO:<b@example.com>")
+    cmd(&mut c, "RCPT TO:<b@example.com>", WAIT)
         .await
         .assert_code(250);
     let reply = timeout(WAIT, c.data(b"Subject: fallback\r\n\r\nx\r\n"))
@@ -290,7 +271,7 @@ async fn chunking_off_refuses_bdat_and_drains_its_octets() {
 #[tokio::test]
 async fn pipelining_off_only_changes_the_advertisement() {
     let server = start(without(|e| e.pipelining = false)).await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     timeout(
         WAIT,
         c.send_raw(
@@ -301,7 +282,7 @@ async fn pipelining_off_only_changes_the_advertisement() {
     .await
     .unwrap()
     .unwrap();
-    let got = replies(&mut c, 5).await;
+    let got = replies(&mut c, 5, WAIT).await;
     assert!(!keywords(&got[0]).iter().any(|k| k == "PIPELINING"));
     got[1].assert_enhanced("2.1.0");
     got[2].assert_enhanced("2.1.5");
@@ -314,7 +295,7 @@ async fn pipelining_off_only_changes_the_advertisement() {
     .await
     .unwrap()
     .unwrap();
-    let got = replies(&mut c, 3).await;
+    let got = replies(&mut c, 3, WAIT).await;
     got[0].assert_code(250).assert_enhanced("2.0.0");
     got[1].assert_code(250);
     got[2].assert_code(221);
@@ -325,15 +306,15 @@ async fn pipelining_off_only_changes_the_advertisement() {
 #[tokio::test]
 async fn enhanced_status_codes_off_leaves_them_out_of_every_reply() {
     let server = start(without(|e| e.enhanced_status_codes = false)).await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo_keywords(&mut c).await;
     let mut got = vec![
-        cmd(&mut c, "MAIL FROM:<a@example.com>").await,
-        cmd(&mut c, "RCPT TO:<b@example.com>").await,
-        cmd(&mut c, "FROB").await,
-        cmd(&mut c, "MAIL FROM:<x@example.com>").await,
-        cmd(&mut c, "VRFY b").await,
-        cmd(&mut c, "NOOP").await,
+        cmd(&mut c, "MAIL FROM:<a@example.com>", WAIT).await,
+        cmd(&mut c, "RCPT TO:<b@example.com>", WAIT).await,
+        cmd(&mut c, "FROB", WAIT).await,
+        cmd(&mut c, "MAIL FROM:<x@example.com>", WAIT).await,
+        cmd(&mut c, "VRFY b", WAIT).await,
+        cmd(&mut c, "NOOP", WAIT).await,
     ];
     got.push(
         timeout(WAIT, c.data(b"Subject: x\r\n\r\nx\r\n"))
@@ -341,8 +322,8 @@ async fn enhanced_status_codes_off_leaves_them_out_of_every_reply() {
             .unwrap()
             .unwrap(),
     );
-    got.push(cmd(&mut c, "BDAT 0 LAST").await);
-    got.push(cmd(&mut c, "QUIT").await);
+    got.push(cmd(&mut c, "BDAT 0 LAST", WAIT).await);
+    got.push(cmd(&mut c, "QUIT", WAIT).await);
     let codes: Vec<u16> = got.iter().map(|r| r.code().get()).collect();
     assert_eq!(codes, [250, 250, 500, 503, 252, 250, 250, 503, 221]);
     for reply in &got {

@@ -1,13 +1,17 @@
 //! Deterministic fault plans: once, after, times, probability, delays,
 //! disconnects (also right after the 354) and a slow drip of reply bytes.
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Stage, parse_reply};
-use mtakit::proto::{ConnectionInfo, ForwardPath, RcptParams, SessionInfo};
+use mtakit::proto::{ForwardPath, RcptParams, SessionInfo};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{Policy, Server, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use support::serve_duplex;
 
 async fn session(server: &TestServer) -> TestClient {
     let mut c = TestClient::connect(server.addr()).await.unwrap();
@@ -204,12 +208,7 @@ async fn delay_and_drip_use_time_not_sleeps_in_the_test() {
         .with_rule(FaultRule::new(Stage::Helo).delay(Duration::from_secs(30)))
         .with_rule(FaultRule::new(Stage::Mail).action(Action::Drip(Duration::from_millis(100))));
     let server = Server::builder().policy(plan).build();
-    let (mut client, server_side) = tokio::io::duplex(4096);
-    let info = ConnectionInfo::new(
-        "192.0.2.1:1000".parse().unwrap(),
-        "192.0.2.2:25".parse().unwrap(),
-    );
-    tokio::spawn(server.serve_connection(server_side, info));
+    let (mut client, _session) = serve_duplex(server, 4096, "192.0.2.1:1000", "192.0.2.2:25");
     let mut buf = [0u8; 512];
     let n = client.read(&mut buf).await.unwrap();
     assert!(buf[..n].starts_with(b"220"));

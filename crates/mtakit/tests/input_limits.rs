@@ -1,67 +1,29 @@
 //! Input limits and NUL handling of `reference/security.md` over real TCP:
 //! NUL-2, LIM-3, LIM-11 and LIM-12.
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::Limits;
-use mtakit::proto::Reply;
-use mtakit::test_util::{ReplyExt, TestClient, TestServer};
+use mtakit::test_util::{ReplyExt, TestServer};
+
+use support::{bounded, connect, open_data, read_reply};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
-
-async fn connect(server: &TestServer) -> TestClient {
-    tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect")
-}
-
-async fn reply(client: &mut TestClient) -> Reply {
-    tokio::time::timeout(WAIT, client.read_reply())
-        .await
-        .expect("reply timed out")
-        .expect("reply")
-}
-
-/// Opens a transaction up to the `354`.
-async fn open_data(client: &mut TestClient) {
-    client
-        .ehlo("client.test")
-        .await
-        .expect("ehlo")
-        .assert_code(250);
-    client
-        .mail_from("<legit@a.test>")
-        .await
-        .expect("mail")
-        .assert_code(250);
-    client
-        .rcpt_to("<rcpt@b.test>")
-        .await
-        .expect("rcpt")
-        .assert_code(250);
-    client.command("DATA").await.expect("data").assert_code(354);
-}
 
 #[tokio::test]
 async fn nul_2_nul_in_data_is_refused_by_default() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         open_data(&mut client).await;
         client
             .send_raw(b"Subject: n\r\n\r\nbefore\x00after\r\n.\r\n")
             .await
             .expect("write");
-        reply(&mut client)
+        read_reply(&mut client, WAIT)
             .await
             .assert_code(554)
             .assert_enhanced("5.6.0");
@@ -99,13 +61,13 @@ async fn nul_2_allowed_nul_is_delivered_byte_exact() {
             })
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         open_data(&mut client).await;
         client
             .send_raw(b"Subject: n\r\n\r\nbefore\x00after\r\n.\r\n")
             .await
             .expect("write");
-        reply(&mut client).await.assert_code(250);
+        read_reply(&mut client, WAIT).await.assert_code(250);
         let messages = server.wait_for_messages_async(1).await;
         assert_eq!(messages[0].data(), b"Subject: n\r\n\r\nbefore\x00after\r\n");
     })
@@ -116,7 +78,7 @@ async fn nul_2_allowed_nul_is_delivered_byte_exact() {
 async fn lim_3_huge_command_line_is_refused_and_the_session_recovers() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -126,14 +88,14 @@ async fn lim_3_huge_command_line_is_refused_and_the_session_recovers() {
         line.extend(std::iter::repeat_n(b'A', 65_536));
         line.extend_from_slice(b"\r\nNOOP\r\n");
         client.send_raw(&line).await.expect("write");
-        let first = reply(&mut client).await;
+        let first = read_reply(&mut client, WAIT).await;
         if first.code().get() == 421 {
             return;
         }
         first.assert_code(500).assert_enhanced("5.5.6");
         // Exactly one error for the long line, then the next command is parsed
         // from the right byte.
-        reply(&mut client).await.assert_code(250);
+        read_reply(&mut client, WAIT).await.assert_code(250);
         client
             .mail_from("<a@a.test>")
             .await
@@ -156,7 +118,7 @@ async fn lim_3_repeated_long_lines_hit_the_error_limit() {
             })
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -167,10 +129,10 @@ async fn lim_3_repeated_long_lines_hit_the_error_limit() {
         line.extend_from_slice(b"\r\n");
         for _ in 0..3 {
             client.send_raw(&line).await.expect("write");
-            reply(&mut client).await.assert_code(500);
+            read_reply(&mut client, WAIT).await.assert_code(500);
         }
         let _ = client.send_raw(&line).await;
-        reply(&mut client)
+        read_reply(&mut client, WAIT)
             .await
             .assert_code(421)
             .assert_enhanced("4.7.0");
@@ -194,7 +156,7 @@ async fn lim_12_oversized_data_is_drained_then_552() {
             })
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         let ehlo = client.ehlo("client.test").await.expect("ehlo");
         ehlo.assert_line("SIZE 10000");
         client
@@ -217,11 +179,11 @@ async fn lim_12_oversized_data_is_drained_then_552() {
         // after it must be a real command, parsed after the 552.
         content.extend_from_slice(b".\r\nMAIL FROM:<after@a.test>\r\n");
         client.send_raw(&content).await.expect("write");
-        reply(&mut client)
+        read_reply(&mut client, WAIT)
             .await
             .assert_code(552)
             .assert_enhanced("5.3.4");
-        reply(&mut client).await.assert_code(250);
+        read_reply(&mut client, WAIT).await.assert_code(250);
         client
             .rcpt_to("<b@b.test>")
             .await
@@ -250,7 +212,7 @@ async fn lim_12_size_limit_boundary() {
             })
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -303,7 +265,7 @@ async fn lim_11_declared_size_over_the_limit_is_refused_at_mail() {
             })
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await

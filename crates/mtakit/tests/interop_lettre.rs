@@ -1,6 +1,8 @@
 //! Interoperability with a real SMTP client: lettre's async transport and
 //! its lower-level connection, against `TestServer` over TCP.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,15 +18,10 @@ use mtakit::proto::{Body, ForwardPath, RcptParams, SessionInfo};
 use mtakit::test_util::TestServer;
 use mtakit::{Policy, UserTable, Verdict};
 
+use support::bounded;
+
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
 
 fn transport(server: &TestServer) -> AsyncSmtpTransport<Tokio1Executor> {
     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")

@@ -3,17 +3,21 @@
 //! or `BDAT ... LAST`) gets one reply per accepted recipient, in envelope
 //! order, from `MessageSink::deliver_each`.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mtakit::proto::{EnhancedCode, ForwardPath, Greeting, RcptParams, Reply, SessionInfo};
+use mtakit::proto::{ForwardPath, Greeting, RcptParams, Reply, SessionInfo};
 use mtakit::test_util::{ReplyExt, TestClient};
 use mtakit::{MemorySink, Message, MessageSink, Policy, Server, Verdict};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
+
+use support::{cmd, codes, connect_greeted, replies, reply, send, serve_tcp};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);
@@ -34,12 +38,7 @@ impl Running {
             .policy(policy)
             .sink(sink)
             .build();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.serve(listener, async {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, task) = serve_tcp(server).await;
         Self {
             addr,
             stop: Some(stop),
@@ -48,12 +47,7 @@ impl Running {
     }
 
     async fn connect(&self) -> TestClient {
-        let client = timeout(WAIT, TestClient::connect(self.addr))
-            .await
-            .expect("connect timed out")
-            .expect("connect");
-        client.greeting().assert_code(220);
-        client
+        connect_greeted(self.addr, WAIT).await
     }
 
     /// Stops the server and checks that `serve` returned cleanly.
@@ -67,44 +61,17 @@ impl Running {
     }
 }
 
-async fn cmd(c: &mut TestClient, line: &str) -> Reply {
-    timeout(WAIT, c.command(line))
-        .await
-        .unwrap_or_else(|_| panic!("no reply to {line:?}"))
-        .expect("reply")
-}
-
-async fn send(c: &mut TestClient, bytes: &[u8]) {
-    timeout(WAIT, c.send_raw(bytes))
-        .await
-        .expect("write timed out")
-        .expect("write");
-}
-
-async fn replies(c: &mut TestClient, n: usize) -> Vec<Reply> {
-    timeout(WAIT, c.read_replies(n))
-        .await
-        .expect("replies timed out")
-        .expect("replies")
-}
-
-fn codes(replies: &[Reply]) -> Vec<u16> {
-    replies.iter().map(|r| r.code().get()).collect()
-}
-
 /// LHLO, MAIL and one RCPT per address, each accepted.
 async fn envelope(c: &mut TestClient, recipients: &[&str]) {
-    cmd(c, "LHLO client.test").await.assert_code(250);
-    cmd(c, "MAIL FROM:<sender@example.com>")
+    cmd(c, "LHLO client.test", WAIT).await.assert_code(250);
+    cmd(c, "MAIL FROM:<sender@example.com>", WAIT)
         .await
         .assert_code(250);
     for rcpt in recipients {
-        cmd(c, &format!("RCPT TO:<{rcpt}>")).await.assert_code(250);
+        cmd(c, &format!("RCPT TO:<{rcpt}>"), WAIT)
+            .await
+            .assert_code(250);
     }
-}
-
-fn reply(code: u16, enhanced: &str, text: &str) -> Reply {
-    Reply::new(code, EnhancedCode::parse(enhanced), text.to_owned()).expect("valid reply")
 }
 
 /// What a [`Mailboxes`] sink delivered: (recipient, data), in order.
@@ -184,27 +151,27 @@ async fn lhlo_is_required_and_helo_ehlo_get_500() {
     let sink = MemorySink::new();
     let server = Running::start(mtakit::AcceptAll, sink.clone()).await;
     let mut c = server.connect().await;
-    cmd(&mut c, "HELO client.test").await.assert_code(500);
-    cmd(&mut c, "EHLO client.test").await.assert_code(500);
+    cmd(&mut c, "HELO client.test", WAIT).await.assert_code(500);
+    cmd(&mut c, "EHLO client.test", WAIT).await.assert_code(500);
     // Nothing was greeted: MAIL is out of sequence.
-    cmd(&mut c, "MAIL FROM:<a@example.com>")
+    cmd(&mut c, "MAIL FROM:<a@example.com>", WAIT)
         .await
         .assert_code(503);
-    let lhlo = cmd(&mut c, "LHLO client.test").await;
+    let lhlo = cmd(&mut c, "LHLO client.test", WAIT).await;
     lhlo.assert_code(250)
         .assert_line("PIPELINING")
         .assert_line("ENHANCEDSTATUSCODES")
         .assert_line("CHUNKING");
     assert!(lhlo.text().starts_with("lmtp.test"), "{lhlo}");
     // EHLO is still refused after LHLO, and does not undo it.
-    cmd(&mut c, "EHLO client.test")
+    cmd(&mut c, "EHLO client.test", WAIT)
         .await
         .assert_code(500)
         .assert_enhanced("5.5.1");
-    cmd(&mut c, "MAIL FROM:<a@example.com>")
+    cmd(&mut c, "MAIL FROM:<a@example.com>", WAIT)
         .await
         .assert_enhanced("2.1.0");
-    cmd(&mut c, "QUIT").await.assert_code(221);
+    cmd(&mut c, "QUIT", WAIT).await.assert_code(221);
     server.stop().await;
     assert!(sink.is_empty());
 }
@@ -216,15 +183,18 @@ async fn data_gets_one_reply_per_recipient() {
     let mut c = server.connect().await;
     let rcpts = ["a@example.com", "b@example.com", "c@example.com"];
     envelope(&mut c, &rcpts).await;
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: three\r\n\r\nbody\r\n.\r\n").await;
-    let got = replies(&mut c, 3).await;
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: three\r\n\r\nbody\r\n.\r\n", WAIT).await;
+    let got = replies(&mut c, 3, WAIT).await;
     for r in &got {
         r.assert_code(250).assert_enhanced("2.0.0");
     }
     // No fourth reply: the next one answers NOOP.
-    cmd(&mut c, "NOOP").await.assert_code(250).assert_line("OK");
-    cmd(&mut c, "QUIT").await.assert_code(221);
+    cmd(&mut c, "NOOP", WAIT)
+        .await
+        .assert_code(250)
+        .assert_line("OK");
+    cmd(&mut c, "QUIT", WAIT).await.assert_code(221);
     server.stop().await;
 
     let messages = sink.messages();
@@ -244,12 +214,15 @@ async fn bdat_last_gets_one_reply_per_recipient() {
     let server = Running::start(mtakit::AcceptAll, sink.clone()).await;
     let mut c = server.connect().await;
     envelope(&mut c, &["a@example.com", "b@example.com"]).await;
-    send(&mut c, b"BDAT 5\r\nhelloBDAT 7 LAST\r\n, world").await;
-    let got = replies(&mut c, 3).await;
+    send(&mut c, b"BDAT 5\r\nhelloBDAT 7 LAST\r\n, world", WAIT).await;
+    let got = replies(&mut c, 3, WAIT).await;
     got[0].assert_code(250).assert_contains("5 octets");
     got[1].assert_code(250).assert_enhanced("2.0.0");
     got[2].assert_code(250).assert_enhanced("2.0.0");
-    cmd(&mut c, "NOOP").await.assert_code(250).assert_line("OK");
+    cmd(&mut c, "NOOP", WAIT)
+        .await
+        .assert_code(250)
+        .assert_line("OK");
     server.stop().await;
     let messages = sink.messages();
     assert_eq!(messages.len(), 1);
@@ -266,9 +239,9 @@ async fn sink_rejects_one_recipient_and_replies_follow_envelope_order() {
         &["a@example.com", "full@example.com", "c@example.com"],
     )
     .await;
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: hi\r\n\r\nx\r\n.\r\n").await;
-    let got = replies(&mut c, 3).await;
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: hi\r\n\r\nx\r\n.\r\n", WAIT).await;
+    let got = replies(&mut c, 3, WAIT).await;
     assert_eq!(codes(&got), [250, 452, 250]);
     got[1]
         .assert_enhanced("4.2.2")
@@ -279,11 +252,12 @@ async fn sink_rejects_one_recipient_and_replies_follow_envelope_order() {
         &mut c,
         b"MAIL FROM:<s@example.com>\r\nRCPT TO:<full@example.com>\r\n\
           RCPT TO:<d@example.com>\r\nBDAT 3 LAST\r\nabc",
+        WAIT,
     )
     .await;
-    let got = replies(&mut c, 5).await;
+    let got = replies(&mut c, 5, WAIT).await;
     assert_eq!(codes(&got), [250, 250, 250, 452, 250]);
-    cmd(&mut c, "QUIT").await.assert_code(221);
+    cmd(&mut c, "QUIT", WAIT).await.assert_code(221);
     server.stop().await;
 
     let delivered = sink.delivered();
@@ -301,28 +275,28 @@ async fn a_panicking_sink_gives_451_for_every_recipient_and_the_server_goes_on()
     let server = Running::start(mtakit::AcceptAll, sink.clone()).await;
     let mut c = server.connect().await;
     envelope(&mut c, &["a@example.com", "b@example.com"]).await;
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: boom\r\n\r\nx\r\n.\r\n").await;
-    for r in replies(&mut c, 2).await {
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: boom\r\n\r\nx\r\n.\r\n", WAIT).await;
+    for r in replies(&mut c, 2, WAIT).await {
         r.assert_code(451).assert_enhanced("4.3.0");
     }
     // The same session carries on with the next transaction.
-    cmd(&mut c, "MAIL FROM:<s@example.com>")
+    cmd(&mut c, "MAIL FROM:<s@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "RCPT TO:<a@example.com>")
+    cmd(&mut c, "RCPT TO:<a@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: fine\r\n\r\nx\r\n.\r\n").await;
-    replies(&mut c, 1).await[0].assert_code(250);
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: fine\r\n\r\nx\r\n.\r\n", WAIT).await;
+    replies(&mut c, 1, WAIT).await[0].assert_code(250);
 
     // And so does the server, for a new connection.
     let mut c2 = server.connect().await;
     envelope(&mut c2, &["z@example.com"]).await;
-    cmd(&mut c2, "DATA").await.assert_code(354);
-    send(&mut c2, b"Subject: again\r\n\r\nx\r\n.\r\n").await;
-    replies(&mut c2, 1).await[0].assert_code(250);
+    cmd(&mut c2, "DATA", WAIT).await.assert_code(354);
+    send(&mut c2, b"Subject: again\r\n\r\nx\r\n.\r\n", WAIT).await;
+    replies(&mut c2, 1, WAIT).await[0].assert_code(250);
     server.stop().await;
 
     let subjects: Vec<Option<String>> = sink
@@ -344,42 +318,46 @@ async fn accept_message_rejection_is_repeated_per_recipient() {
     let mut c = server.connect().await;
     envelope(&mut c, &["a@example.com", "b@example.com"]).await;
     // A recipient refused at RCPT gets no reply after the data.
-    cmd(&mut c, "RCPT TO:<nobody@example.com>")
+    cmd(&mut c, "RCPT TO:<nobody@example.com>", WAIT)
         .await
         .assert_code(550);
-    cmd(&mut c, "RCPT TO:<c@example.com>")
+    cmd(&mut c, "RCPT TO:<c@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: spam\r\n\r\nbuy\r\n.\r\n").await;
-    let got = replies(&mut c, 3).await;
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: spam\r\n\r\nbuy\r\n.\r\n", WAIT).await;
+    let got = replies(&mut c, 3, WAIT).await;
     for r in &got {
         r.assert_code(554)
             .assert_enhanced("5.7.1")
             .assert_contains("Spam refused");
     }
-    cmd(&mut c, "NOOP").await.assert_code(250).assert_line("OK");
+    cmd(&mut c, "NOOP", WAIT)
+        .await
+        .assert_code(250)
+        .assert_line("OK");
 
     // Over BDAT, the same.
     send(
         &mut c,
         b"MAIL FROM:<s@example.com>\r\nRCPT TO:<a@example.com>\r\n\
           RCPT TO:<b@example.com>\r\nBDAT 20 LAST\r\nSubject: spam\r\n\r\nbuy",
+        WAIT,
     )
     .await;
-    let got = replies(&mut c, 5).await;
+    let got = replies(&mut c, 5, WAIT).await;
     assert_eq!(codes(&got), [250, 250, 250, 554, 554]);
     // A clean message after the refusals is delivered with two 250s.
     envelope(&mut c, &[]).await;
-    cmd(&mut c, "RCPT TO:<a@example.com>")
+    cmd(&mut c, "RCPT TO:<a@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "RCPT TO:<b@example.com>")
+    cmd(&mut c, "RCPT TO:<b@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: ham\r\n\r\nok\r\n.\r\n").await;
-    assert_eq!(codes(&replies(&mut c, 2).await), [250, 250]);
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: ham\r\n\r\nok\r\n.\r\n", WAIT).await;
+    assert_eq!(codes(&replies(&mut c, 2, WAIT).await), [250, 250]);
     server.stop().await;
 
     let messages = sink.messages();
@@ -405,12 +383,15 @@ async fn a_sink_with_the_wrong_number_of_outcomes_gets_451_for_each() {
     let server = Running::start(mtakit::AcceptAll, Miscounting).await;
     let mut c = server.connect().await;
     envelope(&mut c, &["a@example.com", "b@example.com", "c@example.com"]).await;
-    cmd(&mut c, "DATA").await.assert_code(354);
-    send(&mut c, b"Subject: x\r\n\r\nx\r\n.\r\n").await;
-    for r in replies(&mut c, 3).await {
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: x\r\n\r\nx\r\n.\r\n", WAIT).await;
+    for r in replies(&mut c, 3, WAIT).await {
         r.assert_code(451).assert_enhanced("4.3.0");
     }
-    cmd(&mut c, "NOOP").await.assert_code(250).assert_line("OK");
+    cmd(&mut c, "NOOP", WAIT)
+        .await
+        .assert_code(250)
+        .assert_line("OK");
     server.stop().await;
 }
 
@@ -423,9 +404,10 @@ async fn a_whole_pipelined_lmtp_session_in_one_write() {
         &mut c,
         b"LHLO client.test\r\nMAIL FROM:<s@example.com>\r\nRCPT TO:<full@example.com>\r\n\
           RCPT TO:<b@example.com>\r\nDATA\r\nSubject: p\r\n\r\nx\r\n.\r\nQUIT\r\n",
+        WAIT,
     )
     .await;
-    let got = replies(&mut c, 8).await;
+    let got = replies(&mut c, 8, WAIT).await;
     assert_eq!(codes(&got), [250, 250, 250, 250, 354, 452, 250, 221]);
     got[6].assert_enhanced("2.0.0");
     assert!(
@@ -455,12 +437,12 @@ async fn auth_after_lhlo() {
         .await
         .expect("connect timed out")
         .expect("connect");
-    cmd(&mut c, "LHLO client.test")
+    cmd(&mut c, "LHLO client.test", WAIT)
         .await
         .assert_code(250)
         .assert_line("AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER");
     // base64("\0alice\0secret")
-    cmd(&mut c, "AUTH PLAIN AGFsaWNlAHNlY3JldA==")
+    cmd(&mut c, "AUTH PLAIN AGFsaWNlAHNlY3JldA==", WAIT)
         .await
         .assert_code(235);
 }

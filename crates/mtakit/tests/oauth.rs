@@ -2,6 +2,8 @@
 //! responses, `334` continuations, the error challenge before `535`, the
 //! identity on the message, garbage, and AUTH refused over plaintext.
 
+mod support;
+
 use std::time::Duration;
 
 use base64::Engine;
@@ -10,6 +12,8 @@ use mtakit::UserTable;
 use mtakit::proto::{Mechanism, Reply};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use tokio::time::timeout;
+
+use support::{cmd, connect_greeted};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);
@@ -24,24 +28,8 @@ async fn server() -> TestServer {
         .await
 }
 
-async fn connect(server: &TestServer) -> TestClient {
-    let c = timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
-    c.greeting().assert_code(220);
-    c
-}
-
-async fn cmd(c: &mut TestClient, line: &str) -> Reply {
-    timeout(WAIT, c.command(line))
-        .await
-        .unwrap_or_else(|_| panic!("no reply to {line:?}"))
-        .expect("reply")
-}
-
 async fn ehlo(c: &mut TestClient) -> Reply {
-    let reply = cmd(c, "EHLO client.test").await;
+    let reply = cmd(c, "EHLO client.test", WAIT).await;
     reply.assert_code(250);
     reply
 }
@@ -58,10 +46,12 @@ fn oauthbearer(user: &str, token: &str) -> String {
 
 /// Sends one message and returns it as stored.
 async fn send_message(c: &mut TestClient, server: &TestServer, n: usize) -> mtakit::Message {
-    cmd(c, "MAIL FROM:<alice@example.com>")
+    cmd(c, "MAIL FROM:<alice@example.com>", WAIT)
         .await
         .assert_code(250);
-    cmd(c, "RCPT TO:<bob@example.com>").await.assert_code(250);
+    cmd(c, "RCPT TO:<bob@example.com>", WAIT)
+        .await
+        .assert_code(250);
     let reply = timeout(WAIT, c.data(b"Subject: oauth\r\n\r\nhi\r\n"))
         .await
         .expect("data timed out")
@@ -80,7 +70,7 @@ fn challenge(reply: &Reply) -> String {
 #[tokio::test]
 async fn both_mechanisms_are_advertised() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     let reply = ehlo(&mut c).await;
     let auth = reply
         .lines()
@@ -93,40 +83,50 @@ async fn both_mechanisms_are_advertised() {
 #[tokio::test]
 async fn xoauth2_with_an_initial_response_and_the_identity_on_the_message() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)))
-        .await
-        .assert_code(235)
-        .assert_enhanced("2.7.0");
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)),
+        WAIT,
+    )
+    .await
+    .assert_code(235)
+    .assert_enhanced("2.7.0");
     let message = send_message(&mut c, &server, 1).await;
     let auth = message.auth().expect("authenticated identity");
     assert_eq!(auth.username, USER);
     assert_eq!(auth.mechanism, Mechanism::XOAuth2);
     // A second AUTH is out of sequence.
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)))
-        .await
-        .assert_code(503);
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)),
+        WAIT,
+    )
+    .await
+    .assert_code(503);
 }
 
 #[tokio::test]
 async fn xoauth2_through_a_continuation() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
-    let go_ahead = cmd(&mut c, "AUTH XOAUTH2").await;
+    let go_ahead = cmd(&mut c, "AUTH XOAUTH2", WAIT).await;
     go_ahead.assert_code(334);
     assert_eq!(go_ahead.text(), "");
-    cmd(&mut c, &xoauth2(USER, TOKEN)).await.assert_code(235);
+    cmd(&mut c, &xoauth2(USER, TOKEN), WAIT)
+        .await
+        .assert_code(235);
 }
 
 #[tokio::test]
 async fn oauthbearer_through_a_continuation_and_with_an_initial_response() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
-    cmd(&mut c, "AUTH OAUTHBEARER").await.assert_code(334);
-    cmd(&mut c, &oauthbearer(USER, TOKEN))
+    cmd(&mut c, "AUTH OAUTHBEARER", WAIT).await.assert_code(334);
+    cmd(&mut c, &oauthbearer(USER, TOKEN), WAIT)
         .await
         .assert_code(235)
         .assert_enhanced("2.7.0");
@@ -135,11 +135,12 @@ async fn oauthbearer_through_a_continuation_and_with_an_initial_response() {
     assert_eq!(auth.username, USER);
     assert_eq!(auth.mechanism, Mechanism::OAuthBearer);
 
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
     cmd(
         &mut c,
         &format!("AUTH OAUTHBEARER {}", oauthbearer(USER, TOKEN)),
+        WAIT,
     )
     .await
     .assert_code(235);
@@ -148,22 +149,27 @@ async fn oauthbearer_through_a_continuation_and_with_an_initial_response() {
 #[tokio::test]
 async fn a_bad_token_gets_an_error_challenge_then_535() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
-    let reply = cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, "stale"))).await;
+    let reply = cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, "stale")),
+        WAIT,
+    )
+    .await;
     let json = challenge(&reply);
     assert!(json.contains("\"status\":\"invalid_token\""), "{json}");
     // XOAUTH2 clients answer the challenge with an empty line.
-    cmd(&mut c, "")
+    cmd(&mut c, "", WAIT)
         .await
         .assert_code(535)
         .assert_enhanced("5.7.8");
 
     // OAUTHBEARER clients answer with a single ^A (RFC 7628 §3.2.3).
-    cmd(&mut c, "AUTH OAUTHBEARER").await.assert_code(334);
-    let reply = cmd(&mut c, &oauthbearer(USER, "stale")).await;
+    cmd(&mut c, "AUTH OAUTHBEARER", WAIT).await.assert_code(334);
+    let reply = cmd(&mut c, &oauthbearer(USER, "stale"), WAIT).await;
     assert!(challenge(&reply).contains("invalid_token"));
-    cmd(&mut c, "AQ==")
+    cmd(&mut c, "AQ==", WAIT)
         .await
         .assert_code(535)
         .assert_enhanced("5.7.8");
@@ -172,9 +178,13 @@ async fn a_bad_token_gets_an_error_challenge_then_535() {
     // token still works, and only it marks the message.
     let message = send_message(&mut c, &server, 1).await;
     assert_eq!(message.auth(), None);
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)))
-        .await
-        .assert_code(235);
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)),
+        WAIT,
+    )
+    .await
+    .assert_code(235);
     let message = send_message(&mut c, &server, 2).await;
     assert_eq!(message.auth().map(|a| a.username.as_str()), Some(USER));
 }
@@ -182,32 +192,41 @@ async fn a_bad_token_gets_an_error_challenge_then_535() {
 #[tokio::test]
 async fn an_unknown_user_fails_like_a_bad_token() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
     let reply = cmd(
         &mut c,
         &format!("AUTH XOAUTH2 {}", xoauth2("mallory@example.com", TOKEN)),
+        WAIT,
     )
     .await;
     assert!(challenge(&reply).contains("invalid_token"));
-    cmd(&mut c, "").await.assert_code(535);
+    cmd(&mut c, "", WAIT).await.assert_code(535);
 }
 
 #[tokio::test]
 async fn three_failures_close_the_session() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
     for _ in 0..2 {
-        cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, "bad")))
-            .await
-            .assert_code(334);
-        cmd(&mut c, "").await.assert_code(535);
-    }
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, "bad")))
+        cmd(
+            &mut c,
+            &format!("AUTH XOAUTH2 {}", xoauth2(USER, "bad")),
+            WAIT,
+        )
         .await
         .assert_code(334);
-    cmd(&mut c, "").await.assert_code(535);
+        cmd(&mut c, "", WAIT).await.assert_code(535);
+    }
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, "bad")),
+        WAIT,
+    )
+    .await
+    .assert_code(334);
+    cmd(&mut c, "", WAIT).await.assert_code(535);
     let bye = timeout(WAIT, c.read_reply()).await.unwrap().unwrap();
     bye.assert_code(421).assert_enhanced("4.7.0");
     assert!(timeout(WAIT, c.is_closed()).await.unwrap().unwrap_or(true));
@@ -216,7 +235,7 @@ async fn three_failures_close_the_session() {
 #[tokio::test]
 async fn garbage_gets_501_and_no_panic() {
     let server = server().await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
     let no_bearer = B64.encode("user=alice@example.com\x01\x01");
     let no_user = B64.encode("auth=Bearer good-token\x01\x01");
@@ -237,20 +256,24 @@ async fn garbage_gets_501_and_no_panic() {
         "AUTH OAUTHBEARER =".to_owned(),
     ];
     for line in &cases {
-        let reply = cmd(&mut c, line).await;
+        let reply = cmd(&mut c, line, WAIT).await;
         assert_eq!(reply.code().get(), 501, "{line}: {reply}");
     }
     // Garbage as a continuation, and a cancelled exchange.
-    cmd(&mut c, "AUTH OAUTHBEARER").await.assert_code(334);
-    cmd(&mut c, "%%%").await.assert_code(501);
-    cmd(&mut c, "AUTH XOAUTH2").await.assert_code(334);
-    cmd(&mut c, "*").await.assert_code(501);
+    cmd(&mut c, "AUTH OAUTHBEARER", WAIT).await.assert_code(334);
+    cmd(&mut c, "%%%", WAIT).await.assert_code(501);
+    cmd(&mut c, "AUTH XOAUTH2", WAIT).await.assert_code(334);
+    cmd(&mut c, "*", WAIT).await.assert_code(501);
     // An unknown mechanism is 504.
-    cmd(&mut c, "AUTH XOAUTH3 abc").await.assert_code(504);
+    cmd(&mut c, "AUTH XOAUTH3 abc", WAIT).await.assert_code(504);
     // None of it authenticated or broke the session.
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)))
-        .await
-        .assert_code(235);
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)),
+        WAIT,
+    )
+    .await
+    .assert_code(235);
     let message = send_message(&mut c, &server, 1).await;
     assert_eq!(
         message.auth().map(|a| a.mechanism),
@@ -267,18 +290,22 @@ async fn plaintext_auth_is_538_until_starttls() {
         .start_async()
         .await;
     let pki = server.pki().expect("test PKI");
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     let reply = ehlo(&mut c).await;
     reply.assert_line("STARTTLS");
     assert!(
         !reply.lines().any(|l| l.starts_with("AUTH")),
         "AUTH offered over plaintext: {reply}"
     );
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)))
-        .await
-        .assert_code(538)
-        .assert_enhanced("5.7.11");
-    cmd(&mut c, "AUTH OAUTHBEARER")
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)),
+        WAIT,
+    )
+    .await
+    .assert_code(538)
+    .assert_enhanced("5.7.11");
+    cmd(&mut c, "AUTH OAUTHBEARER", WAIT)
         .await
         .assert_code(538)
         .assert_enhanced("5.7.11");
@@ -290,9 +317,13 @@ async fn plaintext_auth_is_538_until_starttls() {
         .assert_code(220);
     let reply = ehlo(&mut c).await;
     reply.assert_contains("XOAUTH2");
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)))
-        .await
-        .assert_code(235);
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, TOKEN)),
+        WAIT,
+    )
+    .await
+    .assert_code(235);
     let message = send_message(&mut c, &server, 1).await;
     assert!(message.tls().is_some());
     assert_eq!(message.auth().map(|a| a.username.as_str()), Some(USER));
@@ -308,18 +339,24 @@ async fn a_long_token_goes_through_a_continuation_or_the_auth_line() {
         .authenticator(UserTable::new().with_user(USER, long.as_str()))
         .start_async()
         .await;
-    let mut c = connect(&server).await;
+    let mut c = connect_greeted(server.addr(), WAIT).await;
     ehlo(&mut c).await;
-    cmd(&mut c, "AUTH XOAUTH2").await.assert_code(334);
-    cmd(&mut c, &xoauth2(USER, &long)).await.assert_code(235);
-
-    let mut c = connect(&server).await;
-    ehlo(&mut c).await;
-    cmd(&mut c, &format!("AUTH XOAUTH2 {}", xoauth2(USER, &long)))
+    cmd(&mut c, "AUTH XOAUTH2", WAIT).await.assert_code(334);
+    cmd(&mut c, &xoauth2(USER, &long), WAIT)
         .await
         .assert_code(235);
+
+    let mut c = connect_greeted(server.addr(), WAIT).await;
+    ehlo(&mut c).await;
+    cmd(
+        &mut c,
+        &format!("AUTH XOAUTH2 {}", xoauth2(USER, &long)),
+        WAIT,
+    )
+    .await
+    .assert_code(235);
     // Other commands keep the 512-octet limit.
-    cmd(&mut c, &format!("NOOP {}", "x".repeat(600)))
+    cmd(&mut c, &format!("NOOP {}", "x".repeat(600)), WAIT)
         .await
         .assert_code(500)
         .assert_enhanced("5.5.6");

@@ -2,49 +2,18 @@
 //! whatever the write boundaries, replies come in order and the message is
 //! the same.
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::Limits;
 use mtakit::proto::Reply;
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 
+use support::{bounded, closed, codes, connect, connect_greeted, replies};
+
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
-
-async fn connect(server: &TestServer) -> TestClient {
-    let client = tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
-    client.greeting().assert_code(220);
-    client
-}
-
-async fn replies(client: &mut TestClient, n: usize) -> Vec<Reply> {
-    tokio::time::timeout(WAIT, client.read_replies(n))
-        .await
-        .expect("replies timed out")
-        .expect("replies")
-}
-
-fn codes(replies: &[Reply]) -> Vec<u16> {
-    replies.iter().map(|r| r.code().get()).collect()
-}
-
-/// Reads until the server closes the connection; true if it did.
-async fn closed(client: &mut TestClient) -> bool {
-    tokio::time::timeout(WAIT, client.is_closed())
-        .await
-        .expect("close timed out")
-        .unwrap_or(true)
-}
 
 const ENVELOPE: &[u8] =
     b"MAIL FROM:<a@a.test>\r\nRCPT TO:<b@b.test>\r\nRCPT TO:<c@b.test>\r\nDATA\r\n";
@@ -53,11 +22,11 @@ const ENVELOPE: &[u8] =
 async fn command_batch_then_content_batch() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect_greeted(server.addr(), WAIT).await;
         let mut batch = b"EHLO client.test\r\n".to_vec();
         batch.extend_from_slice(ENVELOPE);
         client.send_raw(&batch).await.expect("write");
-        let got = replies(&mut client, 5).await;
+        let got = replies(&mut client, 5, WAIT).await;
         assert_eq!(codes(&got), [250, 250, 250, 250, 354], "{got:?}");
         got[0].assert_line("PIPELINING");
         got[1].assert_enhanced("2.1.0");
@@ -68,9 +37,9 @@ async fn command_batch_then_content_batch() {
             .send_raw(b"Subject: batch\r\n\r\nbody line\r\n.\r\nQUIT\r\n")
             .await
             .expect("write");
-        let got = replies(&mut client, 2).await;
+        let got = replies(&mut client, 2, WAIT).await;
         assert_eq!(codes(&got), [250, 221], "{got:?}");
-        assert!(closed(&mut client).await);
+        assert!(closed(&mut client, WAIT).await);
 
         let messages = server.wait_for_messages_async(1).await;
         assert_eq!(messages.len(), 1);
@@ -85,7 +54,7 @@ async fn command_batch_then_content_batch() {
 async fn whole_transaction_and_content_in_one_write() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect_greeted(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -98,9 +67,9 @@ async fn whole_transaction_and_content_in_one_write() {
             )
             .await
             .expect("write");
-        let got = replies(&mut client, 5).await;
+        let got = replies(&mut client, 5, WAIT).await;
         assert_eq!(codes(&got), [250, 250, 354, 250, 221], "{got:?}");
-        assert!(closed(&mut client).await);
+        assert!(closed(&mut client, WAIT).await);
 
         let messages = server.wait_for_messages_async(1).await;
         assert_eq!(messages.len(), 1);
@@ -113,7 +82,7 @@ async fn whole_transaction_and_content_in_one_write() {
 async fn replies_stay_in_order_when_commands_in_a_batch_fail() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect_greeted(server.addr(), WAIT).await;
         client
             .send_raw(
                 b"EHLO client.test\r\nRCPT TO:<early@b.test>\r\nMAIL FROM:<a@a.test>\r\n\
@@ -122,13 +91,13 @@ async fn replies_stay_in_order_when_commands_in_a_batch_fail() {
             )
             .await
             .expect("write");
-        let got = replies(&mut client, 9).await;
+        let got = replies(&mut client, 9, WAIT).await;
         assert_eq!(
             codes(&got),
             [250, 503, 250, 501, 250, 250, 354, 250, 250],
             "{got:?}"
         );
-        replies(&mut client, 1).await[0].assert_code(221);
+        replies(&mut client, 1, WAIT).await[0].assert_code(221);
         let messages = server.wait_for_messages_async(1).await;
         assert_eq!(messages.len(), 1);
         let to: Vec<String> = messages[0].forward_paths().map(|p| p.to_string()).collect();
@@ -141,12 +110,12 @@ async fn replies_stay_in_order_when_commands_in_a_batch_fail() {
 async fn dot_stuffing_is_removed() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect_greeted(server.addr(), WAIT).await;
         let mut batch = b"EHLO client.test\r\n".to_vec();
         batch.extend_from_slice(ENVELOPE);
         batch.extend_from_slice(b"..leading\r\n..\r\nmid.dle\r\n...\r\n.\r\nQUIT\r\n");
         client.send_raw(&batch).await.expect("write");
-        let got = replies(&mut client, 7).await;
+        let got = replies(&mut client, 7, WAIT).await;
         assert_eq!(codes(&got), [250, 250, 250, 250, 354, 250, 221], "{got:?}");
 
         let messages = server.wait_for_messages_async(1).await;
@@ -165,7 +134,7 @@ async fn lim_9_10_pipelined_recipients_up_to_the_limit() {
             })
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect_greeted(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -177,7 +146,7 @@ async fn lim_9_10_pipelined_recipients_up_to_the_limit() {
         }
         batch.extend_from_slice(b"DATA\r\nSubject: many\r\n\r\nx\r\n.\r\nQUIT\r\n");
         client.send_raw(&batch).await.expect("write");
-        let got = replies(&mut client, 1 + 102 + 3).await;
+        let got = replies(&mut client, 1 + 102 + 3, WAIT).await;
         got[0].assert_code(250);
         for (i, r) in got[1..101].iter().enumerate() {
             assert_eq!(r.code().get(), 250, "RCPT {i}: {r}");
@@ -210,12 +179,12 @@ const DIALOGUE_REPLIES: usize = 11;
 
 async fn run_dialogue(chunk: usize) -> (Vec<Reply>, Vec<Vec<u8>>) {
     let server = TestServer::start_async().await;
-    let mut client = connect(&server).await;
+    let mut client = connect_greeted(server.addr(), WAIT).await;
     for piece in dialogue().chunks(chunk) {
         client.send_raw(piece).await.expect("write");
     }
-    let got = replies(&mut client, DIALOGUE_REPLIES).await;
-    assert!(closed(&mut client).await);
+    let got = replies(&mut client, DIALOGUE_REPLIES, WAIT).await;
+    assert!(closed(&mut client, WAIT).await);
     let messages = server.wait_for_messages_async(2).await;
     assert_eq!(messages.len(), 2);
     (got, messages.iter().map(|m| m.data().to_vec()).collect())
@@ -250,10 +219,7 @@ async fn one_byte_writes_give_the_same_result_as_one_write() {
 async fn connect_after_previous_ended(server: &TestServer) -> TestClient {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let client = tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
-            .await
-            .expect("connect timed out")
-            .expect("connect");
+        let client = connect(server.addr(), WAIT).await;
         if client.greeting().code().get() == 220 {
             return client;
         }
@@ -274,12 +240,12 @@ async fn disconnect_mid_data(partial: &[u8]) {
         })
         .start_async()
         .await;
-    let mut client = connect(&server).await;
+    let mut client = connect_greeted(server.addr(), WAIT).await;
     let mut batch = b"EHLO client.test\r\n".to_vec();
     batch.extend_from_slice(ENVELOPE);
     client.send_raw(&batch).await.expect("write");
     assert_eq!(
-        codes(&replies(&mut client, 5).await),
+        codes(&replies(&mut client, 5, WAIT).await),
         [250, 250, 250, 250, 354]
     );
     client.send_raw(partial).await.expect("write");

@@ -3,13 +3,17 @@
 //! `tokio::io::duplex` for a trusted 127.0.0.1 peer, so virtual time is the
 //! only clock involved.
 
+mod support;
+
 use std::time::Duration;
 
-use mtakit::proto::{ConnectionInfo, Reply};
+use mtakit::proto::Reply;
 use mtakit::test_util::ReplyExt;
 use mtakit::{Limits, MemorySink, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
+
+use support::serve_duplex;
 
 /// One session over a duplex pipe from a trusted 127.0.0.1 peer, with a
 /// 30 s command timeout.
@@ -18,7 +22,6 @@ fn duplex_session() -> (
     MemorySink,
     tokio::task::JoinHandle<Result<(), mtakit::ConnectionError>>,
 ) {
-    let (client, server_side) = tokio::io::duplex(4096);
     let sink = MemorySink::new();
     let server = Server::builder()
         .proxy_protocol_from(["127.0.0.0/8".parse().unwrap()])
@@ -28,11 +31,7 @@ fn duplex_session() -> (
         })
         .sink(sink.clone())
         .build();
-    let info = ConnectionInfo::new(
-        "127.0.0.1:5555".parse().unwrap(),
-        "127.0.0.1:25".parse().unwrap(),
-    );
-    let task = tokio::spawn(server.serve_connection(server_side, info));
+    let (client, task) = serve_duplex(server, 4096, "127.0.0.1:5555", "127.0.0.1:25");
     (client, sink, task)
 }
 

@@ -1,27 +1,17 @@
 //! AUTH over TCP with `TestClient` (security.md §7): PLAIN and LOGIN
 //! against an `auth_fn` authenticator, and the plaintext default.
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::auth_fn;
-use mtakit::test_util::{ReplyExt, TestClient, TestServer};
+use mtakit::test_util::{ReplyExt, TestServer};
+
+use support::{bounded, connect};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
-
-async fn connect(server: &TestServer) -> TestClient {
-    tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect")
-}
 
 #[tokio::test]
 async fn auth_with_auth_fn() {
@@ -30,7 +20,7 @@ async fn auth_with_auth_fn() {
             .authenticator(auth_fn(|c| c.username() == c.password()))
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         let ehlo = client.ehlo("client.test").await.expect("ehlo");
         assert!(
             ehlo.lines()
@@ -102,7 +92,7 @@ async fn auth_login_dialogue() {
             .authenticator(auth_fn(|c| c.username() == c.password()))
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         client
             .command("AUTH LOGIN")
@@ -131,7 +121,7 @@ async fn auth_over_plaintext_is_refused_unless_allowed() {
             .allow_insecure_auth(false)
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         let ehlo = client.ehlo("client.test").await.expect("ehlo");
         assert!(!ehlo.lines().any(|l| l.starts_with("AUTH")), "{ehlo}");
         let got = client.auth_plain("user", "password").await.expect("auth");

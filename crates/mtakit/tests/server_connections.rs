@@ -1,44 +1,26 @@
 //! The accept loop over TCP: connection caps and graceful shutdown of
 //! `Server::serve`.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{Limits, MemorySink, Server};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use support::{bounded, closed, connect, serve_tcp};
+
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
-
-async fn connect(addr: SocketAddr) -> TestClient {
-    tokio::time::timeout(WAIT, TestClient::connect(addr))
-        .await
-        .expect("connect timed out")
-        .expect("connect")
-}
-
-async fn is_closed(client: &mut TestClient) -> bool {
-    tokio::time::timeout(WAIT, client.is_closed())
-        .await
-        .expect("close timed out")
-        .unwrap_or(true)
-}
 
 /// Connects until the greeting is 220 (a slot was freed) or the deadline.
 async fn connect_when_free(addr: SocketAddr) -> TestClient {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let client = connect(addr).await;
+        let client = connect(addr, WAIT).await;
         if client.greeting().code().get() == 220 {
             return client;
         }
@@ -61,19 +43,19 @@ async fn max_connections_refuses_the_third_client() {
             })
             .start_async()
             .await;
-        let mut first = connect(server.addr()).await;
+        let mut first = connect(server.addr(), WAIT).await;
         first.greeting().assert_code(220);
-        let second = connect(server.addr()).await;
+        let second = connect(server.addr(), WAIT).await;
         second.greeting().assert_code(220);
 
-        let mut third = connect(server.addr()).await;
+        let mut third = connect(server.addr(), WAIT).await;
         third.greeting().assert_code(421).assert_enhanced("4.3.2");
-        assert!(is_closed(&mut third).await);
+        assert!(closed(&mut third, WAIT).await);
 
         // The two admitted sessions work normally.
         first.ehlo("one.test").await.expect("ehlo").assert_code(250);
         first.quit().await.expect("quit").assert_code(221);
-        assert!(is_closed(&mut first).await);
+        assert!(closed(&mut first, WAIT).await);
         // A freed slot admits a new client.
         let mut fourth = connect_when_free(server.addr()).await;
         fourth
@@ -96,16 +78,16 @@ async fn max_connections_per_ip_refuses_the_second_client() {
             })
             .start_async()
             .await;
-        let mut first = connect(server.addr()).await;
+        let mut first = connect(server.addr(), WAIT).await;
         first.greeting().assert_code(220);
 
-        let mut second = connect(server.addr()).await;
+        let mut second = connect(server.addr(), WAIT).await;
         second
             .greeting()
             .assert_code(421)
             .assert_enhanced("4.7.0")
             .assert_contains("127.0.0.1");
-        assert!(is_closed(&mut second).await);
+        assert!(closed(&mut second, WAIT).await);
 
         first.quit().await.expect("quit").assert_code(221);
         let mut third = connect_when_free(server.addr()).await;
@@ -134,12 +116,7 @@ async fn serve(shutdown_timeout: Duration) -> Served {
         .sink(sink.clone())
         .shutdown_timeout(shutdown_timeout)
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.serve(listener, async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, task) = serve_tcp(server).await;
     Served {
         addr,
         sink,
@@ -163,11 +140,11 @@ async fn graceful_shutdown_lets_a_transaction_finish() {
     bounded(async {
         let mut served = serve(Duration::from_secs(5)).await;
 
-        let mut idle = connect(served.addr).await;
+        let mut idle = connect(served.addr, WAIT).await;
         idle.greeting().assert_code(220);
         idle.ehlo("idle.test").await.expect("ehlo").assert_code(250);
 
-        let mut busy = connect(served.addr).await;
+        let mut busy = connect(served.addr, WAIT).await;
         busy.ehlo("busy.test").await.expect("ehlo").assert_code(250);
         busy.mail_from("<a@a.test>")
             .await
@@ -190,7 +167,7 @@ async fn graceful_shutdown_lets_a_transaction_finish() {
             .expect("421 timed out")
             .expect("421");
         bye.assert_code(421).assert_enhanced("4.3.2");
-        assert!(is_closed(&mut idle).await);
+        assert!(closed(&mut idle, WAIT).await);
 
         // New clients are no longer accepted.
         let refused = tokio::time::timeout(WAIT, TestClient::connect(served.addr))
@@ -238,7 +215,7 @@ async fn graceful_shutdown_lets_a_transaction_finish() {
 async fn shutdown_timeout_cuts_off_a_stalled_transaction() {
     bounded(async {
         let mut served = serve(Duration::from_millis(300)).await;
-        let mut stalled = connect(served.addr).await;
+        let mut stalled = connect(served.addr, WAIT).await;
         stalled
             .ehlo("slow.test")
             .await
@@ -292,9 +269,9 @@ async fn shutdown_timeout_cuts_off_a_stalled_transaction() {
 async fn shutdown_with_no_clients_returns_promptly() {
     bounded(async {
         let mut served = serve(Duration::from_secs(5)).await;
-        let mut client = connect(served.addr).await;
+        let mut client = connect(served.addr, WAIT).await;
         client.quit().await.expect("quit").assert_code(221);
-        assert!(is_closed(&mut client).await);
+        assert!(closed(&mut client, WAIT).await);
         served.shutdown();
         tokio::time::timeout(Duration::from_secs(3), served.task)
             .await

@@ -2,6 +2,8 @@
 //! `wait_for_messages` failing with a helpful panic, and interop with
 //! Python's smtplib against the blocking server.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,15 +13,10 @@ use std::time::{Duration, Instant};
 use mtakit::auth_fn;
 use mtakit::test_util::TestServer;
 
+use support::bounded;
+
 /// Socket reads and writes in this file give up after this.
 const IO_WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
 
 /// A blocking line-oriented client for plain `#[test]`s.
 struct Blocking {

@@ -1,42 +1,20 @@
 //! Policy hooks over TCP: every hook's verdict reaches
 //! the client as the right reply, and a refused stage stores nothing.
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::proto::{
-    Domain, EnhancedCode, Extensions, ForwardPath, MailParams, RcptParams, Reply, ReversePath,
-    SessionInfo,
+    Domain, Extensions, ForwardPath, MailParams, RcptParams, Reply, ReversePath, SessionInfo,
 };
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{Message, Policy, Verdict};
 
+use support::{bounded, closed, connect, reply};
+
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
-
-async fn connect(server: &TestServer) -> TestClient {
-    tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect")
-}
-
-async fn closed(client: &mut TestClient) -> bool {
-    tokio::time::timeout(WAIT, client.is_closed())
-        .await
-        .expect("close timed out")
-        .unwrap_or(true)
-}
-
-fn reply(code: u16, enhanced: &str, text: &str) -> Reply {
-    Reply::new(code, EnhancedCode::parse(enhanced), text.to_owned()).expect("valid reply")
-}
 
 /// One hook per stage, keyed on the input so that one policy covers every
 /// case.
@@ -128,9 +106,9 @@ async fn rejected_connection_gets_554_and_is_closed() {
             .policy(NoConnections)
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client.greeting().assert_code(554);
-        assert!(closed(&mut client).await);
+        assert!(closed(&mut client, WAIT).await);
     })
     .await;
 }
@@ -165,7 +143,7 @@ async fn disconnect_verdict_closes_without_a_greeting() {
 async fn helo_hooks() {
     bounded(async {
         let server = hooks_server().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         let multi = client.helo("multi.test").await.expect("helo");
         multi.assert_code(250);
         let lines: Vec<&str> = multi.lines().collect();
@@ -197,14 +175,14 @@ async fn ehlo_extensions_can_hide_pipelining() {
             .policy(NoPipelining)
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         let hidden = client.ehlo("client.test").await.expect("ehlo");
         hidden.assert_code(250);
         assert!(!hidden.lines().any(|l| l == "PIPELINING"), "{hidden}");
         assert!(hidden.lines().any(|l| l.starts_with("SIZE")), "{hidden}");
         // The default policy advertises it.
         let plain = TestServer::start_async().await;
-        let mut client = connect(&plain).await;
+        let mut client = connect(plain.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -218,7 +196,7 @@ async fn ehlo_extensions_can_hide_pipelining() {
 async fn ehlo_extensions_sees_the_name_being_greeted() {
     bounded(async {
         let server = hooks_server().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         let plain = client.ehlo("client.test").await.expect("ehlo");
         plain.assert_line("PIPELINING");
         let hidden = client.ehlo("nopipe.test").await.expect("ehlo");
@@ -233,7 +211,7 @@ async fn ehlo_extensions_sees_the_name_being_greeted() {
 async fn mail_hooks_reject_and_close() {
     bounded(async {
         let server = hooks_server().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         client
             .mail_from("<blocked@a.test>")
@@ -254,7 +232,7 @@ async fn mail_hooks_reject_and_close() {
             .expect("mail")
             .assert_code(554)
             .assert_contains("Go away");
-        assert!(closed(&mut client).await, "and_close() did not close");
+        assert!(closed(&mut client, WAIT).await, "and_close() did not close");
     })
     .await;
 }
@@ -263,7 +241,7 @@ async fn mail_hooks_reject_and_close() {
 async fn rcpt_hooks_give_their_replies() {
     bounded(async {
         let server = hooks_server().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         client
             .mail_from("<a@a.test>")
@@ -304,7 +282,7 @@ async fn check(client: &mut TestClient, to: &str, code: u16, enhanced: &str) -> 
 async fn data_and_message_hooks_store_nothing_when_they_refuse() {
     bounded(async {
         let server = hooks_server().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
 
         client
@@ -370,7 +348,7 @@ async fn data_and_message_hooks_store_nothing_when_they_refuse() {
 async fn vrfy_hook() {
     bounded(async {
         let server = hooks_server().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         client
             .command("VRFY alice")
@@ -405,7 +383,7 @@ async fn per_peer_max_message_size_is_advertised_and_enforced() {
             .policy(SmallForLoopback)
             .start_async()
             .await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await

@@ -2,6 +2,8 @@
 //! sink. A message is either acknowledged with 250 after it was stored, or
 //! not acknowledged (DESIGN.md principle 5).
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,25 +13,19 @@ use std::time::Duration;
 use mtakit::proto::{EnhancedCode, Reply};
 use mtakit::test_util::{ReplyExt, TestClient};
 use mtakit::{MaildirSink, MemorySink, Message, MessageSink, Server};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use support::{bounded, connect_greeted, serve_tcp};
+
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
 
 /// A running server; stops when dropped.
 struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    task: JoinHandle<Result<(), mtakit::ServerError>>,
 }
 
 impl Drop for Running {
@@ -47,30 +43,12 @@ async fn start<S: MessageSink>(sink: S) -> Running {
         .sink(sink)
         .shutdown_timeout(Duration::from_secs(2))
         .build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = server
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let (addr, stop, task) = serve_tcp(server).await;
     Running {
         addr,
         stop: Some(stop),
         task,
     }
-}
-
-async fn connect(addr: SocketAddr) -> TestClient {
-    let client = tokio::time::timeout(WAIT, TestClient::connect(addr))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
-    client.greeting().assert_code(220);
-    client
 }
 
 /// Sends one transaction and returns the reply to the end of data.
@@ -120,7 +98,7 @@ async fn sink_error_reply_reaches_the_client_and_a_retry_works() {
             store: store.clone(),
         })
         .await;
-        let mut client = connect(running.addr).await;
+        let mut client = connect_greeted(running.addr, WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         transaction(&mut client, "try 1")
             .await
@@ -159,7 +137,7 @@ async fn panicking_sink_gives_451_and_the_server_goes_on() {
     bounded(async {
         let sink = Arc::new(Panicky::default());
         let running = start(sink.clone()).await;
-        let mut client = connect(running.addr).await;
+        let mut client = connect_greeted(running.addr, WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         transaction(&mut client, "boom")
             .await
@@ -171,7 +149,7 @@ async fn panicking_sink_gives_451_and_the_server_goes_on() {
             .assert_code(250);
         client.quit().await.expect("quit").assert_code(221);
         // ... and so do new ones.
-        let mut second = connect(running.addr).await;
+        let mut second = connect_greeted(running.addr, WAIT).await;
         second.ehlo("client.test").await.expect("ehlo");
         transaction(&mut second, "new connection")
             .await
@@ -227,7 +205,7 @@ async fn maildir_file_is_in_new_before_the_250() {
         let dir = TempDir::new("maildir");
         let root = dir.0.join("Maildir");
         let running = start(MaildirSink::create(&root).expect("maildir")).await;
-        let mut client = connect(running.addr).await;
+        let mut client = connect_greeted(running.addr, WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         client
             .mail_from("<a@a.test>")
@@ -274,7 +252,7 @@ async fn maildir_without_new_gives_451_and_leaves_tmp_empty() {
         let sink = MaildirSink::create(&root).expect("maildir");
         std::fs::remove_dir(root.join("new")).expect("remove new/");
         let running = start(sink).await;
-        let mut client = connect(running.addr).await;
+        let mut client = connect_greeted(running.addr, WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         transaction(&mut client, "lost?")
             .await
@@ -314,7 +292,7 @@ async fn sink_has_the_message_when_the_client_gets_250() {
     bounded(async {
         let sink = Arc::new(Recording::default());
         let running = start(sink.clone()).await;
-        let mut client = connect(running.addr).await;
+        let mut client = connect_greeted(running.addr, WAIT).await;
         client.ehlo("client.test").await.expect("ehlo");
         transaction(&mut client, "ordered").await.assert_code(250);
         // Checked right after the reply, without waiting.

@@ -2,15 +2,19 @@
 //! through `Server::serve_connection` over `tokio::io::duplex`, so virtual
 //! time is the only clock involved.
 
+mod support;
+
 use std::time::Duration;
 
-use mtakit::proto::{ConnectionInfo, Reply};
+use mtakit::proto::Reply;
 use mtakit::proto::{MailParams, ReversePath, SessionInfo};
 use mtakit::test_util::ReplyExt;
 use mtakit::{Limits, MemorySink, Message, MessageSink, Policy, Server, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+use support::serve_duplex;
 
 /// A guard on every wait: far longer than any timeout under test, so that
 /// a hang fails instead of blocking (virtual time advances to it).
@@ -64,18 +68,13 @@ fn start<P: Policy, S: MessageSink>(
     policy: P,
     sink: S,
 ) -> (Client, JoinHandle<Result<(), mtakit::ConnectionError>>) {
-    let (client, server_side) = tokio::io::duplex(64 * 1024);
-    let info = ConnectionInfo::new(
-        "192.0.2.1:4567".parse().expect("addr"),
-        "192.0.2.2:25".parse().expect("addr"),
-    );
     let server = Server::builder()
         .hostname("mx.test")
         .limits(limits)
         .policy(policy)
         .sink(sink)
         .build();
-    let task = tokio::spawn(server.serve_connection(server_side, info));
+    let (client, task) = serve_duplex(server, 64 * 1024, "192.0.2.1:4567", "192.0.2.2:25");
     let (rd, wr) = tokio::io::split(client);
     (
         Client {
@@ -284,16 +283,11 @@ async fn to_3_trickled_data_is_cut_off() {
 
 #[tokio::test(start_paused = true)]
 async fn to_4_client_that_never_reads_is_closed() {
-    let (client, server_side) = tokio::io::duplex(4096);
-    let info = ConnectionInfo::new(
-        "192.0.2.1:4567".parse().expect("addr"),
-        "192.0.2.2:25".parse().expect("addr"),
-    );
     let server = Server::builder()
         .limits(limits(30, 180))
         .sink(MemorySink::new())
         .build();
-    let task = tokio::spawn(server.serve_connection(server_side, info));
+    let (client, task) = serve_duplex(server, 4096, "192.0.2.1:4567", "192.0.2.2:25");
     let (rd, mut wr) = tokio::io::split(client);
     let flood = tokio::spawn(async move {
         let noops = b"NOOP\r\n".repeat(10_000);

@@ -1,21 +1,18 @@
 //! SMTP smuggling cases of `reference/security.md` §1 over real TCP:
 //! SMUG-1/2/3/4/6/7 (NUL and size limits are in `input_limits.rs`).
 
+mod support;
+
 use std::time::Duration;
 
 use mtakit::Limits;
 use mtakit::proto::{LineEndingPolicy, Reply};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 
+use support::{bounded, connect, open_data, read_reply};
+
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Bounds a whole test: a hang anywhere fails it instead of blocking.
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(Duration::from_secs(60), test)
-        .await
-        .expect("test did not finish within 60 s");
-}
 
 /// The end-of-data look-alikes of security.md §1.
 const SEQS: [&[u8]; 11] = [
@@ -51,20 +48,6 @@ fn payload(seq: &[u8]) -> Vec<u8> {
     p
 }
 
-async fn connect(server: &TestServer) -> TestClient {
-    tokio::time::timeout(WAIT, TestClient::connect(server.addr()))
-        .await
-        .expect("connect timed out")
-        .expect("connect")
-}
-
-async fn reply(client: &mut TestClient) -> Reply {
-    tokio::time::timeout(WAIT, client.read_reply())
-        .await
-        .expect("reply timed out")
-        .expect("reply")
-}
-
 async fn send(client: &mut TestClient, bytes: &[u8], split: Split) {
     let pieces: Vec<&[u8]> = match split {
         Split::Whole => vec![bytes],
@@ -76,39 +59,19 @@ async fn send(client: &mut TestClient, bytes: &[u8], split: Split) {
     }
 }
 
-/// Opens a transaction up to the `354`.
-async fn open_data(client: &mut TestClient) {
-    client
-        .ehlo("client.test")
-        .await
-        .expect("ehlo")
-        .assert_code(250);
-    client
-        .mail_from("<legit@a.test>")
-        .await
-        .expect("mail")
-        .assert_code(250);
-    client
-        .rcpt_to("<rcpt@b.test>")
-        .await
-        .expect("rcpt")
-        .assert_code(250);
-    client.command("DATA").await.expect("data").assert_code(354);
-}
-
 /// Runs one SMUG-1 case and returns the single reply to the payload.
 async fn smuggle(server: &TestServer, seq: &[u8], split: Split) -> Reply {
-    let mut client = connect(server).await;
+    let mut client = connect(server.addr(), WAIT).await;
     open_data(&mut client).await;
     send(&mut client, &payload(seq), split).await;
     client.send_raw(b"QUIT\r\n").await.expect("write");
-    let end = reply(&mut client).await;
+    let end = read_reply(&mut client, WAIT).await;
     if end.code().get() == 421 {
         return end;
     }
     // Exactly one reply for the payload: the next one answers QUIT. A
     // vulnerable server would answer the smuggled MAIL/RCPT/DATA here.
-    let quit = reply(&mut client).await;
+    let quit = read_reply(&mut client, WAIT).await;
     assert_eq!(
         quit.code().get(),
         221,
@@ -214,7 +177,7 @@ fn has_bare_newline(data: &[u8]) -> bool {
 async fn smug_4_bare_lf_command_is_not_executed() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         client
             .ehlo("client.test")
             .await
@@ -224,7 +187,7 @@ async fn smug_4_bare_lf_command_is_not_executed() {
             .send_raw(b"MAIL FROM:<lf@a.test>\n")
             .await
             .expect("write");
-        let first = reply(&mut client).await;
+        let first = read_reply(&mut client, WAIT).await;
         assert!(
             first.code().get() >= 500 || first.code().get() == 421,
             "bare-LF command answered {first}"
@@ -258,10 +221,10 @@ async fn smug_6_transparency() {
         for split in [Split::Whole, Split::AfterEveryCr, Split::Bytes] {
             server.sink().take();
             for (input, _) in cases {
-                let mut client = connect(&server).await;
+                let mut client = connect(server.addr(), WAIT).await;
                 open_data(&mut client).await;
                 send(&mut client, input, split).await;
-                reply(&mut client).await.assert_code(250);
+                read_reply(&mut client, WAIT).await.assert_code(250);
                 client.quit().await.expect("quit").assert_code(221);
             }
             let messages = server.wait_for_messages_async(cases.len()).await;
@@ -277,14 +240,14 @@ async fn smug_6_transparency() {
 async fn smug_6_dot_line_after_bare_lf_is_not_a_terminator() {
     bounded(async {
         let server = TestServer::start_async().await;
-        let mut client = connect(&server).await;
+        let mut client = connect(server.addr(), WAIT).await;
         open_data(&mut client).await;
         client
             .send_raw(b"x\n.\r\nstill data\r\n.\r\n")
             .await
             .expect("write");
         // One reply only, after the real terminator: the bare LF refuses it.
-        reply(&mut client).await.assert_code(550);
+        read_reply(&mut client, WAIT).await.assert_code(550);
         client.quit().await.expect("quit").assert_code(221);
         assert!(server.messages().is_empty());
     })

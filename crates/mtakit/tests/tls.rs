@@ -2,16 +2,19 @@
 //! verifying the test CA, the CVE-2011-0411 injection defence, the session
 //! reset, AUTH only under TLS, and the client-testing scenarios.
 
+mod support;
+
 use std::time::Duration;
 
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use mtakit::proto::ConnectionInfo;
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::tls::{TestPki, TlsScenario};
 use mtakit::{Server, UserTable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
+
+use support::serve_duplex;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -427,12 +430,7 @@ async fn handshake_stall_times_out() {
         .tls(pki.server_config())
         .limits(limits)
         .build();
-    let (mut client, server_side) = tokio::io::duplex(4096);
-    let info = ConnectionInfo::new(
-        "192.0.2.1:1000".parse().unwrap(),
-        "192.0.2.2:25".parse().unwrap(),
-    );
-    let task = tokio::spawn(server.serve_connection(server_side, info));
+    let (mut client, task) = serve_duplex(server, 4096, "192.0.2.1:1000", "192.0.2.2:25");
     client.write_all(b"EHLO x\r\nSTARTTLS\r\n").await.unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
