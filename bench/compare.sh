@@ -150,7 +150,7 @@ wait_port() {
 MTAKIT_EXTRA=()
 server_command() {
     case "$1" in
-        mtakit) echo "RUST_LOG=warn mtakit serve --discard --listen 127.0.0.1:PORT ${MTAKIT_EXTRA[*]:-}" ;;
+        mtakit) echo "RUST_LOG=warn mtakit serve --discard --no-http --listen 127.0.0.1:PORT ${MTAKIT_EXTRA[*]:-}" ;;
         smtp-sink) echo "smtp-sink $( [ "$(id -u)" = 0 ] && echo '-u nobody ')127.0.0.1:PORT 1000" ;;
         aiosmtpd) echo "python -m aiosmtpd -n -l 127.0.0.1:PORT -c aiosmtpd.handlers.Sink" ;;
     esac
@@ -161,7 +161,7 @@ start_server() {
     local name=$1 port=$2
     case "$name" in
         mtakit)
-            RUST_LOG=warn "$MTAKIT" serve --discard --listen "127.0.0.1:$port" "${MTAKIT_EXTRA[@]}" \
+            RUST_LOG=warn "$MTAKIT" serve --discard --no-http --listen "127.0.0.1:$port" "${MTAKIT_EXTRA[@]}" \
                 >/dev/null 2>"$WORK/$name.err" &
             ;;
         smtp-sink)
@@ -457,7 +457,7 @@ w("")
 w("Servers (PORT is a free loopback port; a fresh server for every run):")
 w("")
 w("```sh")
-w("RUST_LOG=warn mtakit serve --discard --listen 127.0.0.1:PORT   # release build")
+w("RUST_LOG=warn mtakit serve --discard --no-http --listen 127.0.0.1:PORT   # release build")
 w(env["SMTP_SINK_CMD"])
 w(env["AIOSMTPD_CMD"])
 w("```")

@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) discard: bool,
 
+    /// Worker threads for the server: 1 runs everything on one thread
+    /// (fewest wake-ups; like smtp-sink's single event loop), 0 uses one
+    /// per CPU core.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) threads: usize,
+
     /// Keep at most this many messages in memory, dropping the oldest
     /// (without --maildir or --discard).
     #[arg(long, value_name = "N", default_value = "1000", value_parser = positive,

@@ -99,6 +99,11 @@ pub(crate) enum Sink {
 }
 
 impl MessageSink for Sink {
+    /// `--discard` never holds message content.
+    fn keeps_content(&self) -> bool {
+        !matches!(self, Sink::Discard(_))
+    }
+
     async fn deliver(&self, message: Message) -> Result<(), Reply> {
         let id = message.id().to_owned();
         let from = message.reverse_path().to_string();

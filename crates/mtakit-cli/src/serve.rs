@@ -152,10 +152,19 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         .authenticator(make_auth(&args))
         .sink(StoreSink::new(sink, store.clone(), hub.clone()))
         .build();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(ServeError::Runtime)?;
+    let runtime = match args.threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        0 => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    }
+    .map_err(ServeError::Runtime)?;
     let (stop, stopped) = watch::channel(false);
     let app = App {
         store,

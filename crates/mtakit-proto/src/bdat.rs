@@ -25,6 +25,7 @@ pub struct ChunkReceiver {
     stats: DataStats,
     line: usize,
     prev_cr: bool,
+    keep: bool,
 }
 
 impl ChunkReceiver {
@@ -39,7 +40,14 @@ impl ChunkReceiver {
             stats: DataStats::default(),
             line: 0,
             prev_cr: false,
+            keep: true,
         }
+    }
+
+    /// Counts and checks the chunks, but stores none of their octets.
+    pub fn counting_only(mut self) -> Self {
+        self.keep = false;
+        self
     }
 
     /// Starts a chunk of `size` octets.
@@ -74,7 +82,7 @@ impl ChunkReceiver {
         self.remaining -= take as u64;
         if self.size > self.max_size {
             self.content = Vec::new();
-        } else {
+        } else if self.keep {
             self.content.extend_from_slice(chunk);
         }
         take
@@ -158,6 +166,16 @@ mod tests {
         assert_eq!(out.stats.nul, 1);
         assert_eq!(out.stats.eight_bit, 1);
         assert_eq!(out.content, b"a\r\nb\nc\rd\0\xff");
+    }
+
+    #[test]
+    fn counting_only_keeps_nothing_but_counts() {
+        let mut rx = ChunkReceiver::new(100).counting_only();
+        rx.begin_chunk(5);
+        rx.feed(b"ab\ncd");
+        let out = rx.finish();
+        assert!(out.content.is_empty() && !out.oversized);
+        assert_eq!((out.size, out.stats.bare_lf), (5, 1));
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub struct DataReceiver {
     /// Octets of the current line so far (no CRLF, no stuffing dot).
     line_len: usize,
     stats: DataStats,
+    /// Store the content (false: count and check it only).
+    keep: bool,
 }
 
 impl fmt::Debug for DataReceiver {
@@ -153,6 +155,7 @@ impl DataReceiver {
             line_too_long: false,
             line_len: 0,
             stats: DataStats::default(),
+            keep: true,
         }
     }
 
@@ -302,6 +305,14 @@ impl DataReceiver {
         }
     }
 
+    /// Counts and checks the content as usual, but stores none of it: for
+    /// a sink that discards messages, so that memory stays flat whatever
+    /// their size. The outcome's `content` is empty.
+    pub fn counting_only(mut self) -> Self {
+        self.keep = false;
+        self
+    }
+
     /// Appends `bytes` to the content, or drains them once over the limit.
     fn store(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
@@ -309,7 +320,10 @@ impl DataReceiver {
         }
         let new_size = self.size.saturating_add(bytes.len() as u64);
         self.size = new_size;
-        if self.oversized {
+        if self.oversized || !self.keep {
+            if !self.keep && new_size > self.max_size {
+                self.oversized = true;
+            }
             return;
         }
         if new_size > self.max_size {

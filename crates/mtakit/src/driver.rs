@@ -130,8 +130,18 @@ where
     /// was sent: an early talker (recorded as a finding). What it sent is
     /// kept and answered in order after the greeting.
     async fn check_early_talker<IO: AsyncRead + Unpin>(&mut self, io: &mut IO) {
-        // `timeout` polls the read once before looking at the clock.
-        if let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, io.read(&mut self.buf)).await
+        // Poll the read once: data already there, or nothing now.
+        let ready = {
+            let mut read = std::pin::pin!(io.read(&mut self.buf));
+            std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(match read.as_mut().poll(cx) {
+                    std::task::Poll::Ready(result) => Some(result),
+                    std::task::Poll::Pending => None,
+                })
+            })
+            .await
+        };
+        if let Some(Ok(n)) = ready
             && n > 0
         {
             self.session.client_spoke_early();
@@ -460,31 +470,29 @@ where
     if !verdict.is_accept() {
         return (vec![verdict; if lmtp { recipients } else { 1 }], id);
     }
-    // The sink runs in its own task, so that a panic there costs one
-    // message (451), not the connection or the server.
-    let task = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            if lmtp {
-                shared.sink.deliver_each(message).await
-            } else {
-                vec![shared.sink.deliver(message).await]
-            }
-        })
-    };
-    let outcomes = match tokio::time::timeout(budget, task).await {
-        Ok(Ok(outcomes)) if outcomes.len() == if lmtp { recipients } else { 1 } => outcomes,
+    // A panic in the sink costs this message (451), not the connection
+    // or the server. It runs on this task: no spawn, no cross-thread wake.
+    let delivery = CatchUnwind(Box::pin(async {
+        if lmtp {
+            shared.sink.deliver_each(message).await
+        } else {
+            vec![shared.sink.deliver(message).await]
+        }
+    }));
+    let expected = if lmtp { recipients } else { 1 };
+    let outcomes = match tokio::time::timeout(budget, delivery).await {
+        Ok(Ok(outcomes)) if outcomes.len() == expected => outcomes,
         Ok(Ok(outcomes)) => {
             tracing::error!(%id, got = outcomes.len(), recipients, "sink reported the wrong number of outcomes");
-            vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
+            vec![Err(temporary_failure()); expected]
         }
-        Ok(Err(join)) => {
-            tracing::error!(%id, error = %join, "message sink panicked");
-            vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
+        Ok(Err(())) => {
+            tracing::error!(%id, "message sink panicked");
+            vec![Err(temporary_failure()); expected]
         }
         Err(_) => {
             tracing::error!(%id, "message sink timed out");
-            vec![Err(temporary_failure()); if lmtp { recipients } else { 1 }]
+            vec![Err(temporary_failure()); expected]
         }
     };
     let verdicts = outcomes
@@ -498,6 +506,25 @@ where
         })
         .collect();
     (verdicts, id)
+}
+
+/// Polls a future, turning a panic into `Err(())`.
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    }
 }
 
 /// Runs a hook within its time budget; past it the command gets

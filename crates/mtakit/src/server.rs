@@ -241,6 +241,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         config.require_tls = o.require_tls;
         config.lmtp = o.lmtp;
         config.record_commands = o.observer.is_some();
+        config.keep_content = self.sink.keeps_content();
         config.tls_available = o.tls.is_some();
         if o.allow_insecure_auth && !config.auth_mechanisms.is_empty() {
             tracing::warn!("AUTH is offered over plaintext connections");

@@ -25,6 +25,10 @@ impl StoreSink {
 }
 
 impl MessageSink for StoreSink {
+    fn keeps_content(&self) -> bool {
+        self.store.in_memory() || self.inner.keeps_content()
+    }
+
     async fn deliver(&self, message: Message) -> Result<(), Reply> {
         if self.store.in_memory() {
             // Printing needs its own copy; it never fails.

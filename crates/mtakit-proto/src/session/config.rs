@@ -102,6 +102,11 @@ pub struct SessionConfig {
     /// Yield an [`Event::Command`](crate::Event::Command) for every command
     /// line, for transcripts. Off by default.
     pub record_commands: bool,
+    /// Keep message content for delivery. When off (for a sink that
+    /// discards messages) content is still counted, size-limited and
+    /// checked, but never held, so memory stays flat; the delivered
+    /// [`Transaction`](crate::Transaction) has empty data. On by default.
+    pub keep_content: bool,
 }
 
 impl SessionConfig {
@@ -119,6 +124,7 @@ impl SessionConfig {
             require_auth: false,
             lmtp: false,
             record_commands: false,
+            keep_content: true,
         }
     }
 }

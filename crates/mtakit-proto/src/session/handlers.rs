@@ -581,11 +581,14 @@ impl Session {
             }
             Awaiting::Data => {
                 if accept {
-                    let receiver = DataReceiver::new(
+                    let mut receiver = DataReceiver::new(
                         self.info.max_message_size,
                         self.config.limits.line_endings,
                         self.config.limits.text_line,
                     );
+                    if !self.config.keep_content {
+                        receiver = receiver.counting_only();
+                    }
                     self.mode = Mode::Data(Box::new(receiver));
                     // The 354 never carries an enhanced code (RFC 2034).
                     self.reply(or(r::START_DATA).without_enhanced());
@@ -595,7 +598,12 @@ impl Session {
             }
             Awaiting::Bdat { size, last } => {
                 if accept {
-                    self.chunks = Some(ChunkReceiver::new(self.info.max_message_size));
+                    let chunks = ChunkReceiver::new(self.info.max_message_size);
+                    self.chunks = Some(if self.config.keep_content {
+                        chunks
+                    } else {
+                        chunks.counting_only()
+                    });
                     self.start_chunk(size, last);
                 } else {
                     self.reply(or(r::DENIED));

@@ -28,6 +28,14 @@ pub trait MessageSink: Send + Sync + 'static {
     /// Stores `message`.
     fn deliver(&self, message: Message) -> impl Future<Output = Result<(), Reply>> + Send;
 
+    /// Whether this sink needs the message content. A sink that discards
+    /// messages returns `false`; the server then counts and checks content
+    /// without holding it, so memory stays flat whatever the message size,
+    /// and [`Message::data`] is empty. The default is `true`.
+    fn keeps_content(&self) -> bool {
+        true
+    }
+
     /// Stores `message` for each recipient separately and reports one
     /// outcome per recipient, in envelope order: the LMTP delivery report
     /// (RFC 2033 §4.2). The default delivers once and reports that outcome
@@ -52,6 +60,10 @@ impl<S: MessageSink> MessageSink for std::sync::Arc<S> {
         message: Message,
     ) -> impl Future<Output = Vec<Result<(), Reply>>> + Send {
         (**self).deliver_each(message)
+    }
+
+    fn keeps_content(&self) -> bool {
+        (**self).keeps_content()
     }
 }
 
