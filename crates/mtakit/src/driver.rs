@@ -24,7 +24,7 @@ use crate::tls::tls_info;
 /// The read buffer while the session waits for commands. Small, so that
 /// thousands of idle sessions cost little memory; command batches larger
 /// than this just take more reads.
-const COMMAND_READ: usize = 1024;
+const COMMAND_READ: usize = 512;
 /// The read buffer while message content streams in (DATA, BDAT).
 const CONTENT_READ: usize = 64 * 1024;
 
@@ -45,7 +45,7 @@ struct Driver<P, A, S> {
     out: Vec<u8>,
     buf: Vec<u8>,
     /// The transcript, when the server has an observer.
-    recorder: Option<Recorder>,
+    recorder: Option<Box<Recorder>>,
     /// The client closed its side first.
     peer_gone: bool,
 }
@@ -82,16 +82,21 @@ where
     }
     let io = crate::proxy::Prefixed::new(prefix, io);
     if implicit_tls {
-        let mut tls = handshake(&shared, io).await?;
-        let tls_facts = tls_info(tls.get_ref().1);
-        info.tls = Some(tls_facts.clone());
-        let mut driver = Driver::new(shared, shutdown, info);
-        if let Some(recorder) = driver.recorder.as_mut() {
-            recorder.tls(&tls_facts);
-        }
-        let result = driver.run(&mut tls).await.map(|_| ());
-        driver.finish(&result);
-        return result;
+        // Boxed: the TLS stream is large, and plaintext sessions need not
+        // carry room for it.
+        return Box::pin(async move {
+            let mut tls = handshake(&shared, io).await?;
+            let tls_facts = tls_info(tls.get_ref().1);
+            info.tls = Some(tls_facts.clone());
+            let mut driver = Driver::new(shared, shutdown, info);
+            if let Some(recorder) = driver.recorder.as_mut() {
+                recorder.tls(&tls_facts);
+            }
+            let result = driver.run(&mut tls).await.map(|_| ());
+            driver.finish(&result);
+            result
+        })
+        .await;
     }
     let mut driver = Driver::new(shared, shutdown, info);
     let result = driver.run_with_starttls(io).await;
@@ -195,7 +200,7 @@ where
         info: ConnectionInfo,
     ) -> Self {
         let recorder = shared.observer.as_ref().map(|observer| {
-            let recorder = Recorder::new(info.peer, info.local);
+            let recorder = Box::new(Recorder::new(info.peer, info.local));
             observer.session_started(recorder.id(), info.peer);
             recorder
         });
@@ -209,7 +214,8 @@ where
             session,
             shutdown,
             draining,
-            out: Vec::with_capacity(512),
+            // Grows to the largest batch of replies; empty until then.
+            out: Vec::new(),
             buf: vec![0u8; COMMAND_READ],
             recorder,
             peer_gone: false,
@@ -223,20 +229,26 @@ where
     {
         match self.run(&mut io).await? {
             Outcome::Closed => Ok(()),
-            Outcome::StartTls => {
-                let mut tls = handshake(&self.shared, io).await?;
-                let facts = tls_info(tls.get_ref().1);
-                if let Some(recorder) = self.recorder.as_mut() {
-                    recorder.tls(&facts);
-                }
-                self.session
-                    .tls_established(facts)
-                    .map_err(ConnectionError::internal)?;
-                match self.run(&mut tls).await? {
-                    Outcome::Closed => Ok(()),
-                    Outcome::StartTls => Err(ConnectionError::internal("STARTTLS inside TLS")),
-                }
-            }
+            Outcome::StartTls => Box::pin(self.upgrade(io)).await,
+        }
+    }
+
+    /// Runs the STARTTLS handshake and the rest of the session over TLS.
+    async fn upgrade<IO>(&mut self, io: IO) -> Result<(), ConnectionError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let mut tls = handshake(&self.shared, io).await?;
+        let facts = tls_info(tls.get_ref().1);
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.tls(&facts);
+        }
+        self.session
+            .tls_established(facts)
+            .map_err(ConnectionError::internal)?;
+        match self.run(&mut tls).await? {
+            Outcome::Closed => Ok(()),
+            Outcome::StartTls => Err(ConnectionError::internal("STARTTLS inside TLS")),
         }
     }
 
@@ -248,7 +260,7 @@ where
                 Ok(()) => "closed".to_owned(),
                 Err(e) => e.to_string(),
             };
-            observer.session_ended(recorder.finish(end));
+            observer.session_ended((*recorder).finish(end));
         }
     }
 
@@ -285,7 +297,9 @@ where
                     }
                     Event::Decide(pending) => {
                         let connect = matches!(pending, Pending::Connect);
-                        let verdict = decide(&shared, &mut self.session, pending).await;
+                        // Boxed, like the other rare steps, so that an idle
+                        // connection's future stays small.
+                        let verdict = Box::pin(decide(&shared, &mut self.session, pending)).await;
                         self.session
                             .decide(verdict)
                             .map_err(ConnectionError::internal)?;

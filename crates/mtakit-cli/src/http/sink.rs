@@ -38,10 +38,14 @@ impl MessageSink for StoreSink {
             }
             return Ok(());
         }
+        let Sink::Maildir(_) = self.inner else {
+            // Nothing to index: --discard, or printing only.
+            return self.inner.deliver(message).await;
+        };
         let id = message.id().to_owned();
         let meta = Meta::of(&message);
         self.inner.deliver(message).await?;
-        if let Sink::Maildir(_) = self.inner {
+        {
             let store = self.store.clone();
             let found = tokio::task::spawn_blocking(move || store.add_maildir(&id, meta)).await;
             if let Ok(Some(stored)) = found {

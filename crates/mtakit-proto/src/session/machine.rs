@@ -53,7 +53,9 @@ pub struct Session {
     pub(crate) phase: Phase,
     pub(crate) mode: Mode,
     pub(crate) awaiting: Option<Awaiting>,
-    events: VecDeque<Event>,
+    /// Events not yet polled, kept compact (large payloads boxed) so that an
+    /// idle session's queue costs little memory.
+    events: VecDeque<Queued>,
     input: Vec<u8>,
     pos: usize,
     started: bool,
@@ -267,7 +269,7 @@ impl Session {
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.events.pop_front() {
-                return Some(event);
+                return Some(event.into_event());
             }
             if self.awaiting.is_some() || matches!(self.mode, Mode::Closed | Mode::TlsHandshake) {
                 return None;
@@ -343,7 +345,7 @@ impl Session {
         let verdict = self.check_verdict(&awaiting, verdict);
         self.apply(awaiting, verdict);
         if close && !self.is_closed() {
-            self.events.push_back(Event::Close);
+            self.events.push_back(Queued::Close);
             self.mode = Mode::Closed;
         }
         Ok(())
@@ -372,7 +374,7 @@ impl Session {
             .collect();
         self.delivered_each(verdicts);
         if close && !self.is_closed() {
-            self.events.push_back(Event::Close);
+            self.events.push_back(Queued::Close);
             self.mode = Mode::Closed;
         }
         Ok(())
@@ -439,7 +441,7 @@ impl Session {
 
     pub(crate) fn ask(&mut self, awaiting: Awaiting, pending: Pending) {
         self.awaiting = Some(awaiting);
-        self.events.push_back(Event::Decide(pending));
+        self.events.push_back(Queued::Decide(Box::new(pending)));
     }
 
     pub(crate) fn reply(&mut self, reply: Reply) {
@@ -449,11 +451,11 @@ impl Session {
         } else {
             reply.without_enhanced()
         };
-        self.events.push_back(Event::Reply(reply));
+        self.events.push_back(Queued::Reply(reply));
     }
 
     pub(crate) fn emit(&mut self, event: Event) {
-        self.events.push_back(event);
+        self.events.push_back(Queued::from_event(event));
     }
 
     /// A syntax or sequence error: counts towards the error limit.
@@ -472,7 +474,7 @@ impl Session {
     }
 
     fn close_now(&mut self) {
-        self.events.push_back(Event::Close);
+        self.events.push_back(Queued::Close);
         self.mode = Mode::Closed;
         self.awaiting = None;
         self.info.envelope = None;
@@ -623,6 +625,41 @@ impl Session {
             // accepting custom reply is not sent, so any positive one is fine.
             Awaiting::Auth { .. } | Awaiting::Bdat { .. } if verdict.accept && positive => verdict,
             _ => verdict_with_class(verdict, 2),
+        }
+    }
+}
+
+/// An [`Event`] as queued inside the session: the large payloads boxed.
+#[derive(Debug)]
+enum Queued {
+    Reply(Reply),
+    Decide(Box<Pending>),
+    Deliver(Box<crate::session::event::Transaction>),
+    StartTls,
+    Close,
+    Command(String),
+}
+
+impl Queued {
+    fn from_event(event: Event) -> Self {
+        match event {
+            Event::Reply(r) => Self::Reply(r),
+            Event::Decide(p) => Self::Decide(Box::new(p)),
+            Event::Deliver(t) => Self::Deliver(Box::new(t)),
+            Event::StartTls => Self::StartTls,
+            Event::Close => Self::Close,
+            Event::Command(c) => Self::Command(c),
+        }
+    }
+
+    fn into_event(self) -> Event {
+        match self {
+            Self::Reply(r) => Event::Reply(r),
+            Self::Decide(p) => Event::Decide(*p),
+            Self::Deliver(t) => Event::Deliver(*t),
+            Self::StartTls => Event::StartTls,
+            Self::Close => Event::Close,
+            Self::Command(c) => Event::Command(c),
         }
     }
 }
