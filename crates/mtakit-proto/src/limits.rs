@@ -70,11 +70,13 @@ pub struct Limits {
     /// Accept NUL octets inside DATA. Default `false`: the message is
     /// refused with `554 5.6.0` after its end (Sendmail's smuggling fix).
     pub allow_nul: bool,
-    /// Wait for the next command, and for the greeting to be answered
-    /// (RFC 5321 §4.5.3.2.7: at least 5 minutes). It is a deadline for
-    /// the whole command line, not for each read, so a client sending a
-    /// byte at a time cannot hold the session longer. It also bounds the
-    /// writing of replies, the TLS handshake and each policy hook.
+    /// Wait for the next command (RFC 5321 §4.5.3.2.7: at least 5
+    /// minutes). It is a deadline for the whole command line, not for each
+    /// read, so a client sending a byte at a time cannot hold the session
+    /// longer. It is also the connection (greeting) timeout of §4.5.3.2.1:
+    /// it bounds the policy's `accept_connection` before the `220` and the
+    /// wait for the first command after it; and it bounds the writing of
+    /// replies, the TLS handshake, a PROXY header and each policy hook.
     pub command_timeout: Duration,
     /// Wait for the next chunk of DATA or BDAT (RFC 5321 §4.5.3.2.5:
     /// 3 minutes).
