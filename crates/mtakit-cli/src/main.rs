@@ -20,6 +20,7 @@ mod cli;
 mod http;
 mod load;
 mod output;
+mod parts;
 mod ports;
 mod serve;
 mod setup;

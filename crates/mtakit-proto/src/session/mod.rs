@@ -1,6 +1,9 @@
 //! The SMTP session state machine (RFC 5321 §4.1.4), sans-IO.
 
+mod auth;
+mod chunking;
 mod config;
+mod delivery;
 mod event;
 mod handlers;
 mod info;

@@ -1,0 +1,123 @@
+//! The end of a message: checks, findings and the delivery outcome.
+
+use crate::data::DataOutcome;
+use crate::findings::Finding;
+use crate::session::event::{Event, Transaction, Verdict};
+use crate::session::info::Envelope;
+use crate::session::machine::{Awaiting, Phase, Session};
+use crate::session::replies as r;
+
+impl Session {
+    /// The DATA receiver saw `<CRLF>.<CRLF>`.
+    pub(crate) fn end_of_data(&mut self, outcome: DataOutcome) {
+        use crate::limits::LineEndingPolicy;
+        let limits = &self.config.limits;
+        // Binary content (RFC 3030) may hold any octet.
+        let binary = self
+            .info
+            .envelope
+            .as_ref()
+            .is_some_and(|e| e.mail_params.body == Some(crate::params::Body::BinaryMime));
+        let refusal = if outcome.oversized || outcome.size > self.info.max_message_size {
+            Some(r::TOO_BIG)
+        } else if outcome.line_too_long {
+            Some(r::LINE_TOO_LONG)
+        } else if !binary
+            && limits.line_endings == LineEndingPolicy::Reject
+            && (outcome.stats.bare_cr > 0 || outcome.stats.bare_lf > 0)
+        {
+            Some(r::BARE_NEWLINE_DATA)
+        } else if !binary && !limits.allow_nul && outcome.stats.nul > 0 {
+            Some(r::NUL_DATA)
+        } else {
+            None
+        };
+        if let Some(reply) = refusal {
+            self.end_transaction();
+            return self.reply(reply);
+        }
+        let Some(envelope) = self.info.envelope.clone() else {
+            return self.reply(r::POLICY_ERROR);
+        };
+        let findings = self.findings(&envelope, &outcome.stats);
+        self.awaiting = Some(Awaiting::Deliver {
+            recipients: envelope.recipients.len(),
+        });
+        self.emit(Event::Deliver(Transaction {
+            envelope,
+            data: outcome.content,
+            stats: outcome.stats,
+            findings,
+        }));
+    }
+
+    /// Conformance mode: accept and record instead of refusing.
+    pub(crate) fn recording(&self) -> bool {
+        self.config.limits.line_endings == crate::limits::LineEndingPolicy::Record
+    }
+
+    /// What this transaction did against the rules.
+    fn findings(&self, envelope: &Envelope, stats: &crate::data::DataStats) -> Vec<Finding> {
+        use crate::params::Body;
+        let mut findings = Vec::new();
+        if self.info.early_talker {
+            findings.push(Finding::EarlyTalker);
+        }
+        if self.info.utf8_without_smtputf8 {
+            findings.push(Finding::Utf8EnvelopeWithoutSmtputf8);
+        }
+        if stats.bare_lf > 0 {
+            findings.push(Finding::BareLf {
+                count: stats.bare_lf,
+            });
+        }
+        if stats.bare_cr > 0 {
+            findings.push(Finding::BareCr {
+                count: stats.bare_cr,
+            });
+        }
+        if stats.nul > 0 {
+            findings.push(Finding::Nul { count: stats.nul });
+        }
+        if stats.longest_line > 998 {
+            findings.push(Finding::LongLine {
+                length: stats.longest_line,
+            });
+        }
+        let declared = matches!(
+            envelope.mail_params.body,
+            Some(Body::EightBitMime | Body::BinaryMime)
+        );
+        if stats.eight_bit > 0 && !declared {
+            findings.push(Finding::EightBitWithoutBody {
+                count: stats.eight_bit,
+            });
+        }
+        findings
+    }
+
+    pub(crate) fn end_transaction(&mut self) {
+        self.info.envelope = None;
+        self.info.utf8_without_smtputf8 = false;
+        self.chunks = None;
+        if self.phase == Phase::Mail {
+            self.phase = Phase::Ready;
+        }
+    }
+
+    /// The outcome of a delivery: one reply, or one per recipient in LMTP.
+    pub(crate) fn delivered_each(&mut self, verdicts: Vec<Verdict>) {
+        self.end_transaction();
+        if verdicts.iter().any(Verdict::is_accept) {
+            self.info.transactions += 1;
+        }
+        for verdict in verdicts {
+            let default = if verdict.accept {
+                r::OK_QUEUED
+            } else {
+                r::DENIED_MESSAGE
+            };
+            self.reply(verdict.reply.unwrap_or(default));
+        }
+    }
+}
