@@ -121,7 +121,7 @@ impl Command {
             return Err(CommandError::Empty);
         }
         if !verb.iter().all(u8::is_ascii_alphabetic) || verb.len() > 16 {
-            return Err(CommandError::Unrecognized(printable(verb)));
+            return Err(CommandError::Unrecognized(quoted_verb(verb)));
         }
         let verb_text = std::str::from_utf8(verb).unwrap_or_default();
         let rest = &line[verb_end..];
@@ -188,7 +188,7 @@ impl Command {
             "SEND" | "SOML" | "SAML" | "TURN" | "ETRN" | "ATRN" | "XCLIENT" => {
                 Err(CommandError::NotImplemented(upper))
             }
-            _ => Err(CommandError::Unrecognized(printable(verb))),
+            _ => Err(CommandError::Unrecognized(quoted_verb(verb))),
         }
     }
 }
@@ -259,24 +259,31 @@ fn one_string(arg: &str, syntax: &'static str) -> Result<String, CommandError> {
     }
 }
 
-/// Renders bytes for a reply text: printable ASCII kept, anything else
-/// replaced by `?`, and cut to 32 characters (NUL-4: never echo raw bytes).
-fn printable(bytes: &[u8]) -> String {
+/// Renders bytes for display: printable ASCII kept, anything else
+/// replaced by `?`, cut to `max` characters with `...` (NUL-4: never echo
+/// raw bytes into a reply or a log).
+pub(crate) fn printable(bytes: &[u8], max: usize) -> String {
     let mut s: String = bytes
         .iter()
-        .take(32)
+        .take(max)
         .map(|&b| {
-            if (0x20..0x7f).contains(&b) && b != b'"' {
+            if (0x20..0x7f).contains(&b) {
                 b as char
             } else {
                 '?'
             }
         })
         .collect();
-    if bytes.len() > 32 {
+    if bytes.len() > max {
         s.push_str("...");
     }
     s
+}
+
+/// A verb for a reply text, which quotes it: at most 32 characters, and
+/// no `"` of its own.
+fn quoted_verb(bytes: &[u8]) -> String {
+    printable(bytes, 32).replace('"', "?")
 }
 
 /// Why a command line did not parse. Each variant knows its reply.

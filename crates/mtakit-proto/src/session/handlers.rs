@@ -446,21 +446,7 @@ impl Session {
 /// A command line for a transcript: printable ASCII kept, other octets as
 /// `?`, at most 512 characters.
 fn printable(line: &[u8]) -> String {
-    let mut s: String = line
-        .iter()
-        .take(512)
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if line.len() > 512 {
-        s.push_str("...");
-    }
-    s
+    crate::command::printable(line, 512)
 }
 
 /// `AUTH MECHANISM` with any initial response replaced by `***`.
