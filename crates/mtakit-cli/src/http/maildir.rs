@@ -52,10 +52,6 @@ impl Maildir {
         }
     }
 
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -206,35 +202,6 @@ impl Trace {
         trace.skip = at;
         trace
     }
-}
-
-/// The file `MaildirSink` wrote for the message with this id:
-/// `new/ID.HOST`, found by its prefix.
-pub(crate) fn find_own_file(root: &Path, message_id: &str) -> Option<PathBuf> {
-    let new = root.join("new");
-    let prefix = format!("{message_id}.");
-    let guess = new.join(format!("{prefix}{}", host_name()));
-    if guess.is_file() {
-        return Some(guess);
-    }
-    fs::read_dir(&new)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix))
-        })
-}
-
-/// The host part `MaildirSink` puts in file names.
-fn host_name() -> String {
-    fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().replace(['/', ':'], "_"))
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 #[cfg(test)]

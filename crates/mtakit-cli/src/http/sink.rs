@@ -38,16 +38,16 @@ impl MessageSink for StoreSink {
             }
             return Ok(());
         }
-        let Sink::Maildir(_) = self.inner else {
+        let Sink::Maildir(maildir) = &self.inner else {
             // Nothing to index: --discard, or printing only.
             return self.inner.deliver(message).await;
         };
-        let id = message.id().to_owned();
+        let path = maildir.delivered_path(message.id());
         let meta = Meta::of(&message);
         self.inner.deliver(message).await?;
         {
             let store = self.store.clone();
-            let found = tokio::task::spawn_blocking(move || store.add_maildir(&id, meta)).await;
+            let found = tokio::task::spawn_blocking(move || store.add_maildir(&path, meta)).await;
             if let Ok(Some(stored)) = found {
                 self.hub.message(stored);
             }

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
@@ -16,7 +16,7 @@ use mtakit::Message;
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::maildir::{Maildir, find_own_file};
+use super::maildir::Maildir;
 use super::model::{Meta, Summary, rfc3339, unbracket};
 
 /// A stored message: what the list shows, cheap to clone behind an `Arc`.
@@ -230,15 +230,14 @@ impl Store {
         Some(stored)
     }
 
-    /// Finds the file `MaildirSink` wrote for the message `id` and keeps
-    /// its envelope facts. Blocking.
-    pub(crate) fn add_maildir(&self, id: &str, meta: Meta) -> Option<Arc<Stored>> {
+    /// Indexes the file `MaildirSink` just wrote at `path`, keeping its
+    /// envelope facts. Blocking.
+    pub(crate) fn add_maildir(&self, path: &Path, meta: Meta) -> Option<Arc<Stored>> {
         let Backend::Maildir(maildir) = &*self.backend else {
             return None;
         };
-        let path = find_own_file(maildir.root(), id)?;
-        maildir.remember(&path, Arc::new(meta));
-        let stored = maildir.load(&path).ok()?;
+        maildir.remember(path, Arc::new(meta));
+        let stored = maildir.load(path).ok()?;
         self.bump();
         Some(stored)
     }

@@ -58,10 +58,20 @@ impl MaildirSink {
         &self.root
     }
 
+    /// Where the message with this id is (or will be) delivered:
+    /// `ROOT/new/ID.HOST`, until a mail reader moves it to `cur/`.
+    pub fn delivered_path(&self, message_id: &str) -> PathBuf {
+        self.root.join("new").join(self.file_name(message_id))
+    }
+
+    fn file_name(&self, message_id: &str) -> String {
+        format!("{message_id}.{}", self.host)
+    }
+
     fn store(&self, message: &Message) -> io::Result<PathBuf> {
-        let name = format!("{}.{}", message.id(), self.host);
+        let name = self.file_name(message.id());
         let tmp = self.root.join("tmp").join(&name);
-        let new = self.root.join("new").join(&name);
+        let new = self.delivered_path(message.id());
         let result = (|| {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             let mut head = format!("Return-Path: {}\r\n", message.reverse_path());
