@@ -341,14 +341,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
                     .expect("tokio runtime");
                 rt.block_on(async move {
                     let listener = TcpListener::from_std(std_listener).expect("tokio listener");
-                    let stopped = async {
-                        let _ = stopped.await;
-                    };
-                    let _ = if implicit_tls {
-                        server.serve_implicit_tls(listener, stopped).await
-                    } else {
-                        server.serve(listener, stopped).await
-                    };
+                    serve_until(server, listener, implicit_tls, stopped).await;
                 });
             })
             .expect("spawn the server thread");
@@ -379,16 +372,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let stopped = async {
-                let _ = stopped.await;
-            };
-            let _ = if implicit_tls {
-                server.serve_implicit_tls(listener, stopped).await
-            } else {
-                server.serve(listener, stopped).await
-            };
-        });
+        let task = tokio::spawn(serve_until(server, listener, implicit_tls, stopped));
         TestServer {
             addr,
             sink,
@@ -399,4 +383,22 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
             pki,
         }
     }
+}
+
+/// Serves `listener` (plaintext or implicit TLS) until `stopped` fires or
+/// its sender is dropped.
+async fn serve_until<P: Policy, A: Authenticator>(
+    server: Server<P, A, MemorySink>,
+    listener: TcpListener,
+    implicit_tls: bool,
+    stopped: oneshot::Receiver<()>,
+) {
+    let stopped = async {
+        let _ = stopped.await;
+    };
+    let _ = if implicit_tls {
+        server.serve_implicit_tls(listener, stopped).await
+    } else {
+        server.serve(listener, stopped).await
+    };
 }
