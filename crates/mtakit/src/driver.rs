@@ -5,9 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mtakit_proto::{
-    ConnectionInfo, Event, Pending, Reply, Session, TimeoutKind, Transaction, Verdict,
-};
+use mtakit_proto::{ConnectionInfo, Event, Pending, Session, TimeoutKind, Transaction, Verdict};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -548,11 +546,7 @@ async fn with_budget(budget: Duration, fut: impl Future<Output = Verdict>) -> Ve
         Ok(verdict) => verdict,
         Err(_) => {
             tracing::warn!("policy hook exceeded its time budget");
-            Verdict::reject_with(hook_timeout_reply())
+            Verdict::reject_with(temporary_failure())
         }
     }
-}
-
-fn hook_timeout_reply() -> Reply {
-    temporary_failure()
 }
