@@ -1,12 +1,15 @@
 //! The per-connection driver: socket bytes into the [`Session`], events out
 //! to the socket, the policy, the authenticator and the sink.
 
-use std::future::Future;
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use mtakit_proto::{ConnectionInfo, Event, Pending, Session, TimeoutKind, Transaction, Verdict};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -19,12 +22,48 @@ use crate::server::Shared;
 use crate::sink::{MessageSink, temporary_failure};
 use crate::tls::tls_info;
 
-/// The read buffer while the session waits for commands. Small, so that
-/// thousands of idle sessions cost little memory; command batches larger
-/// than this just take more reads.
-const COMMAND_READ: usize = 512;
-/// The read buffer while message content streams in (DATA, BDAT).
-const CONTENT_READ: usize = 64 * 1024;
+/// The size of each thread's read buffer, and so the most one read takes
+/// from the socket.
+const READ_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer every connection on this thread reads into. A read takes
+    /// it only for one synchronous `poll_read` and hands the bytes to the
+    /// [`Session`] before giving it back, so no connection owns a read
+    /// buffer: an idle session costs no buffer memory, and a busy one never
+    /// allocates, zeroes or frees one per message.
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_SIZE].into_boxed_slice());
+}
+
+/// Reads once from `io` and feeds what arrived to `session`. Returns the
+/// number of octets read; 0 is the end of input.
+fn poll_read_into<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    session: &mut Session,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    READ_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => read_and_feed(io, session, cx, &mut buf),
+        // Only a reentrant poll on this thread gets here; it reads into a
+        // buffer of its own rather than fail.
+        Err(_) => read_and_feed(io, session, cx, &mut vec![0u8; 4096]),
+    })
+}
+
+fn read_and_feed<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    session: &mut Session,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<std::io::Result<usize>> {
+    let mut read = ReadBuf::new(buf);
+    ready!(Pin::new(io).poll_read(cx, &mut read))?;
+    let filled = read.filled();
+    if !filled.is_empty() {
+        session.receive(filled);
+    }
+    Poll::Ready(Ok(filled.len()))
+}
 
 /// What ended a run of the read/write loop.
 enum Outcome {
@@ -41,7 +80,6 @@ struct Driver<P, A, S> {
     shutdown: watch::Receiver<bool>,
     draining: bool,
     out: Vec<u8>,
-    buf: Vec<u8>,
     /// The transcript, when the server has an observer.
     recorder: Option<Box<Recorder>>,
     /// The client closed its side first.
@@ -134,21 +172,16 @@ where
     /// kept and answered in order after the greeting.
     async fn check_early_talker<IO: AsyncRead + Unpin>(&mut self, io: &mut IO) {
         // Poll the read once: data already there, or nothing now.
-        let ready = {
-            let mut read = std::pin::pin!(io.read(&mut self.buf));
-            std::future::poll_fn(|cx| {
-                std::task::Poll::Ready(match read.as_mut().poll(cx) {
-                    std::task::Poll::Ready(result) => Some(result),
-                    std::task::Poll::Pending => None,
-                })
-            })
-            .await
-        };
+        let session = &mut self.session;
+        let ready = poll_fn(|cx| match poll_read_into(io, session, cx) {
+            Poll::Ready(result) => Poll::Ready(Some(result)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
         if let Some(Ok(n)) = ready
             && n > 0
         {
             self.session.client_spoke_early();
-            self.session.receive(&self.buf[..n]);
         }
     }
 
@@ -214,7 +247,6 @@ where
             draining,
             // Grows to the largest batch of replies; empty until then.
             out: Vec::new(),
-            buf: vec![0u8; COMMAND_READ],
             recorder,
             peer_gone: false,
         }
@@ -334,14 +366,6 @@ where
             }
             self.flush(io).await?;
             let kind = self.session.timeout().unwrap_or(TimeoutKind::Command);
-            let size = if kind == TimeoutKind::DataBlock {
-                CONTENT_READ
-            } else {
-                COMMAND_READ
-            };
-            if self.buf.len() != size {
-                self.buf = vec![0u8; size];
-            }
             let until = match deadline {
                 Some((k, at)) if !progressed && k == kind => at,
                 _ => {
@@ -355,7 +379,7 @@ where
             };
             deadline = Some((kind, until));
             tokio::select! {
-                read = tokio::time::timeout_at(until, io.read(&mut self.buf)) => match read {
+                read = tokio::time::timeout_at(until, poll_fn(|cx| poll_read_into(io, &mut self.session, cx))) => match read {
                     Err(_) => self.session.timed_out(),
                     Ok(Ok(0)) => {
                         self.session.peer_closed();
@@ -366,7 +390,6 @@ where
                         if kind == TimeoutKind::DataBlock {
                             deadline = Some((kind, data_deadline(limits, until, n)));
                         }
-                        self.session.receive(&self.buf[..n]);
                     }
                     Ok(Err(e)) => {
                         self.session.peer_closed();
@@ -521,20 +544,17 @@ where
 }
 
 /// Polls a future, turning a panic into `Err(())`.
-struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+struct CatchUnwind<F>(Pin<Box<F>>);
 
 impl<F: Future> Future for CatchUnwind<F> {
     type Output = Result<F::Output, ()>;
 
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.0.as_mut();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(_) => std::task::Poll::Ready(Err(())),
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
         }
     }
 }

@@ -295,3 +295,71 @@ async fn disconnect_after_a_partial_terminator_stores_nothing() {
     })
     .await;
 }
+
+/// Every connection on a thread reads through one shared buffer; sessions
+/// that interleave on one thread must still keep their bytes apart. Eight
+/// clients on this (single-threaded) test runtime each send two 150 KiB
+/// messages of their own pattern, in odd-sized writes that yield between
+/// them, so that reads of different sessions alternate.
+#[tokio::test]
+async fn interleaved_sessions_on_one_thread_keep_their_content_apart() {
+    bounded(async {
+        let server = TestServer::start_async().await;
+        let addr = server.addr();
+        let content = |client: u8, message: u8| -> Vec<u8> {
+            let mut body = format!("Subject: {client}/{message}\r\n\r\n").into_bytes();
+            let line: Vec<u8> = (0..76u8)
+                .map(|i| b'A' + (i + client * 7 + message) % 26)
+                .chain(*b"\r\n")
+                .collect();
+            while body.len() < 150 * 1024 {
+                body.extend_from_slice(&line);
+            }
+            body
+        };
+        let clients = (0..8u8).map(|c| {
+            tokio::spawn(async move {
+                let mut client = connect_greeted(addr, WAIT).await;
+                client
+                    .ehlo("client.test")
+                    .await
+                    .expect("EHLO")
+                    .assert_code(250);
+                for m in 0..2u8 {
+                    let mut batch =
+                        format!("MAIL FROM:<c{c}@a.test>\r\nRCPT TO:<m{m}@b.test>\r\nDATA\r\n")
+                            .into_bytes();
+                    batch.extend_from_slice(&content(c, m));
+                    batch.extend_from_slice(b".\r\n");
+                    for piece in batch.chunks(4093 + usize::from(c) * 131) {
+                        client.send_raw(piece).await.expect("write");
+                        tokio::task::yield_now().await;
+                    }
+                    let got = replies(&mut client, 4, WAIT).await;
+                    assert_eq!(codes(&got), [250, 250, 354, 250], "{got:?}");
+                }
+                client.quit().await.expect("QUIT").assert_code(221);
+            })
+        });
+        for client in clients.collect::<Vec<_>>() {
+            client.await.expect("client task");
+        }
+        let messages = server.wait_for_messages_async(16).await;
+        assert_eq!(messages.len(), 16);
+        for message in &messages {
+            let from = message.reverse_path().to_string();
+            let to = message
+                .forward_paths()
+                .next()
+                .expect("recipient")
+                .to_string();
+            let c: u8 = from[2..from.find('@').unwrap()].parse().unwrap();
+            let m: u8 = to[2..to.find('@').unwrap()].parse().unwrap();
+            assert!(
+                message.data() == content(c, m).as_slice(),
+                "message {c}/{m} differs"
+            );
+        }
+    })
+    .await;
+}

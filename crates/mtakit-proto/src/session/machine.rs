@@ -80,6 +80,9 @@ pub(crate) enum Phase {
     Mail,
 }
 
+/// The most buffer capacity an emptied input buffer keeps.
+pub(super) const INPUT_KEEP: usize = 4096;
+
 /// How input is read.
 #[derive(Debug)]
 pub(crate) enum Mode {
@@ -285,8 +288,25 @@ impl Session {
                 continue;
             }
             if !self.step() {
+                self.release_input();
                 return None;
             }
+        }
+    }
+
+    /// The capacity of the input buffer, for tests of its release.
+    #[cfg(test)]
+    pub(super) fn input_capacity(&self) -> usize {
+        self.input.capacity()
+    }
+
+    /// Frees the input buffer once it is consumed and larger than
+    /// [`INPUT_KEEP`]: a large batch of pipelined commands does not leave
+    /// a large buffer behind on a session that then waits.
+    fn release_input(&mut self) {
+        if self.pos == self.input.len() && self.input.capacity() > INPUT_KEEP {
+            self.input = Vec::new();
+            self.pos = 0;
         }
     }
 
