@@ -437,6 +437,11 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         implicit_tls: bool,
     ) {
         let _ = stream.set_nodelay(true);
+        // Every command gets a reply at once, which carries the ACK; without
+        // this, Linux starts a connection in quick-ACK mode and sends a bare
+        // ACK segment ahead of the first replies.
+        #[cfg(target_os = "linux")]
+        let _ = socket2::SockRef::from(&stream).set_tcp_quickack(false);
         let refusal = match self.claim(peer.ip()) {
             Ok(()) => None,
             Err(Refusal::Total) => Some(too_many("4.3.2", "Too many connections")),
