@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -76,6 +77,11 @@ impl Stage {
             Self::Message => "message",
             Self::StartTls => "starttls",
         }
+    }
+
+    /// This stage's bit in [`Shared::stages`].
+    fn bit(self) -> u32 {
+        1 << self as u32
     }
 
     /// Looks a stage up by [`name`](Self::name).
@@ -315,12 +321,32 @@ struct Inner {
     rng: u64,
 }
 
+impl Inner {
+    /// The [`Stage::bit`]s of the stages that have rules.
+    fn stages(&self) -> u32 {
+        self.rules
+            .iter()
+            .fold(0, |bits, s| bits | s.rule.stage.bit())
+    }
+}
+
 /// A set of fault rules; see the [module docs](self). Cloning shares the
 /// rules and their counters.
 #[derive(Clone, Debug)]
 pub struct FaultPlan {
-    inner: Arc<Mutex<Inner>>,
-    drip: Arc<Mutex<HashMap<SocketAddr, Duration>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    inner: Mutex<Inner>,
+    /// The stages that have rules, so that a stage without any costs a
+    /// load, not a lock and the formatting of its argument.
+    stages: AtomicU32,
+    /// Drip paces for the next reply to each peer.
+    drip: Mutex<HashMap<SocketAddr, Duration>>,
+    /// True while `drip` may be non-empty: every flush asks for a pace.
+    dripping: AtomicBool,
 }
 
 impl Default for FaultPlan {
@@ -333,16 +359,37 @@ impl FaultPlan {
     /// A plan with no rules (accepts everything), seeded with 1.
     pub fn new() -> Self {
         Self {
-            inner: Arc::new(Mutex::new(Inner {
-                rules: Vec::new(),
-                rng: 0x2545_f491_4f6c_dd1d,
-            })),
-            drip: Arc::default(),
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner {
+                    rules: Vec::new(),
+                    rng: 0x2545_f491_4f6c_dd1d,
+                }),
+                stages: AtomicU32::new(0),
+                drip: Mutex::default(),
+                dripping: AtomicBool::new(false),
+            }),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes the rules under the lock, and republishes their stages.
+    fn update(&self, change: impl FnOnce(&mut Vec<RuleState>)) {
+        let mut inner = self.lock();
+        change(&mut inner.rules);
+        self.shared.stages.store(inner.stages(), Ordering::Release);
+    }
+
+    fn drips(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Duration>> {
+        self.shared
+            .drip
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds a rule.
@@ -359,23 +406,27 @@ impl FaultPlan {
 
     /// Adds a rule.
     pub fn add(&self, rule: FaultRule) {
-        self.lock().rules.push(RuleState {
-            rule,
-            matched: 0,
-            fired: 0,
+        self.update(|rules| {
+            rules.push(RuleState {
+                rule,
+                matched: 0,
+                fired: 0,
+            });
         });
     }
 
     /// Replaces every rule, and resets the counters.
     pub fn set_rules(&self, rules: Vec<FaultRule>) {
-        self.lock().rules = rules
-            .into_iter()
-            .map(|rule| RuleState {
-                rule,
-                matched: 0,
-                fired: 0,
-            })
-            .collect();
+        self.update(|current| {
+            *current = rules
+                .into_iter()
+                .map(|rule| RuleState {
+                    rule,
+                    matched: 0,
+                    fired: 0,
+                })
+                .collect();
+        });
     }
 
     /// The rules, in order.
@@ -390,7 +441,7 @@ impl FaultPlan {
 
     /// Removes every rule.
     pub fn clear(&self) {
-        self.lock().rules.clear();
+        self.update(Vec::clear);
     }
 
     /// Puts this plan in front of `policy`: a firing rule decides, and
@@ -399,9 +450,14 @@ impl FaultPlan {
         Faulted { plan: self, policy }
     }
 
-    /// The first rule for `stage` that fires for `argument`, counting
-    /// matches.
-    fn check(&self, stage: Stage, argument: &str) -> Option<Action> {
+    /// The first rule for `stage` that fires for the argument, counting
+    /// matches. The argument is only made when `stage` has rules.
+    fn check<A: AsRef<str>>(&self, stage: Stage, argument: impl FnOnce() -> A) -> Option<Action> {
+        if self.shared.stages.load(Ordering::Acquire) & stage.bit() == 0 {
+            return None;
+        }
+        let argument = argument();
+        let argument = argument.as_ref();
         let mut inner = self.lock();
         let Inner { rules, rng } = &mut *inner;
         for state in rules.iter_mut() {
@@ -433,7 +489,12 @@ impl FaultPlan {
     }
 
     /// Runs the rules for one stage: `Some(verdict)` when a rule decides.
-    async fn apply(&self, stage: Stage, argument: &str, session: &SessionInfo) -> Option<Verdict> {
+    async fn apply<A: AsRef<str>>(
+        &self,
+        stage: Stage,
+        argument: impl FnOnce() -> A,
+        session: &SessionInfo,
+    ) -> Option<Verdict> {
         match self.check(stage, argument)? {
             Action::Reply(reply) => Some(if reply.code().is_positive() {
                 Verdict::accept_with(reply)
@@ -447,20 +508,23 @@ impl FaultPlan {
             Action::Disconnect => Some(Verdict::disconnect()),
             Action::DisconnectAfterReply => Some(Verdict::accept().and_close()),
             Action::Drip(pace) => {
-                self.drip
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(session.peer(), pace);
+                self.drips().insert(session.peer(), pace);
+                self.shared.dripping.store(true, Ordering::Release);
                 None
             }
         }
     }
 
     fn take_drip(&self, session: &SessionInfo) -> Option<Duration> {
-        self.drip
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&session.peer())
+        if !self.shared.dripping.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut drips = self.drips();
+        let pace = drips.remove(&session.peer());
+        self.shared
+            .dripping
+            .store(!drips.is_empty(), Ordering::Release);
+        pace
     }
 }
 
@@ -487,8 +551,8 @@ async fn or_else<F: Future<Output = Verdict>>(fault: Option<Verdict>, then: F) -
 
 impl<P: Policy> Policy for Faulted<P> {
     async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
-        let ip = session.peer().ip().to_string();
-        let fault = self.plan.apply(Stage::Connect, &ip, session).await;
+        let ip = || session.peer().ip().to_string();
+        let fault = self.plan.apply(Stage::Connect, ip, session).await;
         or_else(fault, self.policy.accept_connection(session)).await
     }
 
@@ -499,7 +563,7 @@ impl<P: Policy> Policy for Faulted<P> {
     async fn accept_helo(&self, session: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
         let fault = self
             .plan
-            .apply(Stage::Helo, &name.to_string(), session)
+            .apply(Stage::Helo, || name.to_string(), session)
             .await;
         or_else(fault, self.policy.accept_helo(session, name, extended)).await
     }
@@ -509,14 +573,14 @@ impl<P: Policy> Policy for Faulted<P> {
     }
 
     async fn accept_starttls(&self, session: &SessionInfo) -> Verdict {
-        let fault = self.plan.apply(Stage::StartTls, "", session).await;
+        let fault = self.plan.apply(Stage::StartTls, || "", session).await;
         or_else(fault, self.policy.accept_starttls(session)).await
     }
 
     async fn accept_auth(&self, session: &SessionInfo, mechanism: Mechanism) -> Verdict {
         let fault = self
             .plan
-            .apply(Stage::Auth, mechanism.name(), session)
+            .apply(Stage::Auth, || mechanism.name(), session)
             .await;
         or_else(fault, self.policy.accept_auth(session, mechanism)).await
     }
@@ -529,7 +593,7 @@ impl<P: Policy> Policy for Faulted<P> {
     ) -> Verdict {
         let fault = self
             .plan
-            .apply(Stage::Mail, &reverse_path.to_string(), session)
+            .apply(Stage::Mail, || reverse_path.to_string(), session)
             .await;
         or_else(
             fault,
@@ -546,7 +610,7 @@ impl<P: Policy> Policy for Faulted<P> {
     ) -> Verdict {
         let fault = self
             .plan
-            .apply(Stage::Rcpt, &forward_path.to_string(), session)
+            .apply(Stage::Rcpt, || forward_path.to_string(), session)
             .await;
         or_else(
             fault,
@@ -556,14 +620,14 @@ impl<P: Policy> Policy for Faulted<P> {
     }
 
     async fn accept_data(&self, session: &SessionInfo) -> Verdict {
-        let fault = self.plan.apply(Stage::Data, "", session).await;
+        let fault = self.plan.apply(Stage::Data, || "", session).await;
         or_else(fault, self.policy.accept_data(session)).await
     }
 
     async fn accept_message(&self, session: &SessionInfo, message: &Message) -> Verdict {
         let fault = self
             .plan
-            .apply(Stage::Message, &message.text(), session)
+            .apply(Stage::Message, || message.text(), session)
             .await;
         or_else(fault, self.policy.accept_message(session, message)).await
     }
@@ -635,5 +699,59 @@ impl Policy for FaultPlan {
 
     fn reply_pace(&self, session: &SessionInfo) -> Option<Duration> {
         self.take_drip(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never() -> &'static str {
+        panic!("the argument of a stage without rules was made")
+    }
+
+    #[test]
+    fn a_stage_without_rules_does_not_make_its_argument() {
+        let plan = FaultPlan::new().with_rule(FaultRule::new(Stage::Rcpt).disconnect());
+        assert_eq!(plan.check(Stage::Mail, never), None);
+        assert_eq!(plan.check(Stage::Message, never), None);
+        assert_eq!(
+            plan.check(Stage::Rcpt, || "<b@example.com>"),
+            Some(Action::Disconnect)
+        );
+    }
+
+    #[test]
+    fn the_stage_mask_follows_every_change_of_rules() {
+        let plan = FaultPlan::new();
+        assert_eq!(plan.check(Stage::Mail, never), None);
+        plan.add(FaultRule::new(Stage::Mail).disconnect());
+        assert_eq!(plan.check(Stage::Mail, || ""), Some(Action::Disconnect));
+        plan.set_rules(vec![FaultRule::new(Stage::Data).disconnect()]);
+        assert_eq!(plan.check(Stage::Mail, never), None);
+        assert_eq!(plan.check(Stage::Data, || ""), Some(Action::Disconnect));
+        plan.clear();
+        assert_eq!(plan.check(Stage::Data, never), None);
+    }
+
+    #[test]
+    fn a_drip_is_taken_once_for_its_peer_only() {
+        let plan = FaultPlan::new();
+        let peer: SocketAddr = ([127, 0, 0, 1], 4000).into();
+        let other: SocketAddr = ([127, 0, 0, 1], 4001).into();
+        let info = |peer| {
+            mtakit_proto::Session::new(
+                Arc::new(mtakit_proto::SessionConfig::new("localhost")),
+                mtakit_proto::ConnectionInfo::new(peer, ([127, 0, 0, 1], 25).into()),
+            )
+        };
+        let (me, them) = (info(peer), info(other));
+        assert_eq!(plan.take_drip(me.info()), None);
+        plan.drips().insert(peer, Duration::from_millis(7));
+        plan.shared.dripping.store(true, Ordering::Release);
+        assert_eq!(plan.take_drip(them.info()), None);
+        assert_eq!(plan.take_drip(me.info()), Some(Duration::from_millis(7)));
+        assert_eq!(plan.take_drip(me.info()), None);
+        assert!(!plan.shared.dripping.load(Ordering::Acquire));
     }
 }

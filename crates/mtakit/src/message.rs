@@ -1,6 +1,7 @@
 //! [`Message`]: an accepted message with everything known about it.
 
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -35,6 +36,9 @@ pub struct Message {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The process id, read once (it is a system call every time otherwise).
+static PID: LazyLock<u32> = LazyLock::new(std::process::id);
+
 /// A unique, sortable id: seconds and microseconds, process id, counter.
 fn new_id(now: SystemTime) -> String {
     let t = now.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -43,7 +47,7 @@ fn new_id(now: SystemTime) -> String {
         "{:x}.{:05x}.{:x}.{:x}",
         t.as_secs(),
         t.subsec_micros(),
-        std::process::id(),
+        *PID,
         n
     )
 }
