@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Compares `mtakit serve --discard` with Postfix's smtp-sink and aiosmtpd
-# under the same load (Postfix's smtp-source), on loopback only, and writes
-# BENCHMARKS.md at the repository root.
+# under the same load (Postfix's smtp-source, and `mtakit load` pipelining
+# beyond smtp-source's ceiling), on loopback only, and writes BENCHMARKS.md
+# at the repository root. Every throughput run also measures the CPU time of
+# the client (getrusage of its process tree) and of the server
+# (/proc/PID/stat, all threads), to report server CPU per message.
 #
-#   bench/compare.sh             # 3 rounds of every setup (about 10 minutes)
+#   bench/compare.sh             # 3 rounds of every setup (about 12 minutes)
 #   bench/compare.sh --rounds 5
 #   bench/compare.sh --quick     # one small round: the CI smoke version
 #
@@ -36,7 +39,7 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1; ROUNDS=1; shift ;;
         --out) OUT=${2:?--out needs a file}; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -188,37 +191,93 @@ if [ "$QUICK" = 1 ]; then
 else
     SCALE=1
 fi
-# name | smtp-source flags (without -m) | messages
+# name | client | client flags ({m} is the number of messages) | messages
 SETUPS=(
-    "1 KiB, 20 sessions, new connection per message|-l 1024 -s 20|$((20000 / SCALE))"
-    "1 KiB, 20 sessions, connections reused|-d -l 1024 -s 20|$((20000 / SCALE))"
-    "100 KiB, 20 sessions, new connection per message|-l 102400 -s 20|$((2000 / SCALE))"
+    "1 KiB, 20 sessions, new connection per message|smtp-source|-l 1024 -s 20 -m {m}|$((20000 / SCALE))"
+    "1 KiB, 20 sessions, connections reused|smtp-source|-d -l 1024 -s 20 -m {m}|$((20000 / SCALE))"
+    "1 KiB, 20 sessions, connections reused, pipelined (mtakit load)|mtakit-load|--connections 20 --messages {m} --size 1024 --reuse --pipelining|$((100000 / SCALE))"
+    "100 KiB, 20 sessions, new connection per message|smtp-source|-l 102400 -s 20 -m {m}|$((2000 / SCALE))"
 )
 SERVERS=(mtakit smtp-sink aiosmtpd)
 
 SOURCE_FLAGS="-f bench@example.com -t sink@example.com"
 
+# Runs a client with its output in LOG; prints its wall time and the CPU time
+# (user, sys) of its whole process tree, in seconds; exits with its status.
+# The counts before the run are subtracted: they survive exec, so a python3
+# that is a wrapper script (pyenv's shim) starts with its helpers' CPU time.
+cat >"$WORK/measure.py" <<'EOF'
+import resource, subprocess, sys, time
+log, cmd = sys.argv[1], sys.argv[2:]
+base = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(log, "wb") as out:
+    start = time.monotonic()
+    code = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT).returncode
+    wall = time.monotonic() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+user, system = usage.ru_utime - base.ru_utime, usage.ru_stime - base.ru_stime
+print(f"{wall:.6f}\t{user:.6f}\t{system:.6f}")
+sys.exit(code if code >= 0 else 128 - code)
+EOF
+
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_ticks PID: utime + stime of the whole process (all threads), in clock
+# ticks, from /proc/PID/stat fields 14 and 15 (counted after "(comm)", which
+# may hold spaces); empty when the process is gone.
+cpu_ticks() {
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || true
+}
+
+# results.tsv: round, setup, server, msg/s (or FAIL), wall s, client user s,
+# client sys s, server CPU s, messages, sessions pipelined/sessions (mtakit
+# load only). Everything after msg/s is empty for a failed run.
 for round in $(seq "$ROUNDS"); do
     for setup in "${SETUPS[@]}"; do
-        IFS='|' read -r name flags messages <<<"$setup"
+        IFS='|' read -r name client flags messages <<<"$setup"
+        flags=${flags//\{m\}/$messages}
         # Rotate the order every round so that no server always goes first.
         for i in 0 1 2; do
             server=${SERVERS[$(( (i + round - 1) % 3 ))]}
             port=$(free_port)
             start_server "$server" "$port"
-            start=$(date +%s.%N)
-            # shellcheck disable=SC2086
-            if timeout 600 "$SMTP_SOURCE" $flags -m "$messages" $SOURCE_FLAGS "127.0.0.1:$port" \
-                >"$WORK/source.out" 2>&1; then
-                end=$(date +%s.%N)
-                rate=$(python3 -c "print(f'{$messages / ($end - $start):.0f}')")
+            case "$client" in
+                smtp-source)
+                    # shellcheck disable=SC2206
+                    cmd=("$SMTP_SOURCE" $flags $SOURCE_FLAGS "127.0.0.1:$port") ;;
+                mtakit-load)
+                    # shellcheck disable=SC2206
+                    cmd=("$MTAKIT" load $flags "127.0.0.1:$port") ;;
+            esac
+            rate=FAIL wall="" cuser="" csys="" scpu="" piped="" why=""
+            before=$(cpu_ticks "$SERVER_PID")
+            if measures=$(timeout 600 python3 "$WORK/measure.py" "$WORK/client.out" "${cmd[@]}"); then
+                after=$(cpu_ticks "$SERVER_PID")
+                IFS=$'\t' read -r wall cuser csys <<<"$measures"
+                if [ "$client" = mtakit-load ]; then
+                    # "messages:    N sent, E errors in S s"; "sessions:    N (P pipelined)"
+                    sent="" errors=""
+                    read -r sent errors < <(awk '/^messages:/ { print $2, $4 }' "$WORK/client.out") || true
+                    piped=$(awk '/^sessions:/ { gsub(/\(/, "", $3); print $3 "/" $2 }' "$WORK/client.out")
+                    [ "${sent:-}" = "$messages" ] && [ "${errors:-}" = 0 ] \
+                        || why="mtakit load: ${sent:-?} sent, ${errors:-?} errors"
+                fi
+                if [ -z "$why" ]; then
+                    rate=$(awk -v m="$messages" -v w="$wall" 'BEGIN { printf "%.0f", m / w }')
+                    if [ -n "$before" ] && [ -n "$after" ]; then
+                        scpu=$(awk -v a="$after" -v b="$before" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (a - b) / t }')
+                    fi
+                fi
             else
-                rate=FAIL
-                log "smtp-source failed against $server: $(tail -3 "$WORK/source.out" | tr '\n' ' ')"
+                why="$client failed ($?)"
+            fi
+            if [ -n "$why" ]; then
+                rate=FAIL wall="" cuser="" csys="" scpu="" piped=""
+                log "$why against $server: $(tail -3 "$WORK/client.out" | tr '\n' ' ')"
             fi
             stop_server
-            log "round $round, $name, $server: $rate msg/s"
-            printf '%s\t%s\t%s\t%s\n' "$round" "$name" "$server" "$rate" >>"$RESULTS"
+            log "round $round, $name, $server: $rate msg/s, client CPU ${cuser:-?}+${csys:-?} s in ${wall:-?} s, server CPU ${scpu:-?} s${piped:+, $piped sessions pipelined}"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$server" "$rate" \
+                "$wall" "$cuser" "$csys" "$scpu" "$messages" "$piped" >>"$RESULTS"
         done
     done
 done
@@ -351,7 +410,7 @@ big_message aiosmtpd
 
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-export CPU MEM ROUNDS QUICK RESULTS MEMORY OUT SOURCE_FLAGS
+export CPU MEM ROUNDS QUICK RESULTS MEMORY OUT SOURCE_FLAGS CLK_TCK
 export NPROC=$(nproc) KERNEL=$(uname -r) DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 export COMMIT=${MTAKIT_BENCH_REV:-$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)}
 export SMTP_SINK_CMD=$(server_command smtp-sink) AIOSMTPD_CMD=$(server_command aiosmtpd)
@@ -363,28 +422,43 @@ import os, statistics
 from collections import defaultdict
 
 env = os.environ
-runs = defaultdict(list)
+SERVERS = ("mtakit", "smtp-sink", "aiosmtpd")
+runs = defaultdict(list)     # msg/s
+server_us = defaultdict(list)  # server CPU µs per message
+client_pct = defaultdict(list)  # client CPU, % of one core
+piped = defaultdict(list)    # mtakit load: "pipelined/sessions"
 order = []
 for row in open(env["RESULTS"]):
-    rnd, setup, server, rate = row.rstrip("\n").split("\t")
+    rnd, setup, server, rate, wall, cuser, csys, scpu, messages, pip = row.rstrip("\n").split("\t")
     if setup not in order:
         order.append(setup)
-    runs[(setup, server)].append(None if rate == "FAIL" else float(rate))
+    key = (setup, server)
+    runs[key].append(None if rate == "FAIL" else float(rate))
+    server_us[key].append(float(scpu) * 1e6 / int(messages) if scpu else None)
+    client_pct[key].append((float(cuser) + float(csys)) * 100 / float(wall) if wall else None)
+    if pip:
+        piped[key].append(pip)
 
 def median(values):
     ok = [v for v in values if v is not None]
     return statistics.median(ok) if ok and len(ok) == len(values) else None
 
-def num(v):
-    return "FAIL" if v is None else f"{v:,.0f}"
+def num(v, fail="FAIL"):
+    return fail if v is None else f"{v:,.0f}"
 
 def ratio(a, b):
     return "-" if a is None or b is None else f"{a / b:.2f}×"
 
+def us(v):
+    return "-" if v is None else f"{v:,.1f}" if v < 100 else f"{v:,.0f}"
+
+def pct(v):
+    return "-" if v is None else f"{v:.0f} %"
+
 flags = {}
 for line in env["SETUPS_TEXT"].splitlines():
-    name, f, messages = line.split("|")
-    flags[name] = (f, messages)
+    name, client, f, messages = line.split("|")
+    flags[name] = (client, f.replace("{m}", messages))
 
 out = []
 w = out.append
@@ -395,9 +469,12 @@ w("Written by `bench/compare.sh`" + (" --quick" if env["QUICK"] == "1" else "") 
 w("")
 w("`mtakit serve --discard`, Postfix's `smtp-sink` and `aiosmtpd` "
   f"{env['AIOSMTPD_VERSION']} (sink handler) take the same load from Postfix's "
-  "`smtp-source` on loopback, one after another in each round, the order rotating "
-  f"every round. Each figure is the median of {env['ROUNDS']} round(s); msg/s is the "
-  "number of messages divided by smtp-source's wall time, connection setup included.")
+  "`smtp-source` (and, in the pipelined row, from `mtakit load`) on loopback, one "
+  "after another in each round, the order rotating every round. Each figure is the "
+  f"median of {env['ROUNDS']} round(s); msg/s is the number of messages divided by "
+  "the client's wall time (process start to exit, connection setup included), "
+  "computed the same way for smtp-source and `mtakit load` (not `mtakit load`'s "
+  "own msg/s figure).")
 w("")
 w("## Throughput")
 w("")
@@ -410,6 +487,44 @@ for setup in order:
     w(f"| {setup} | {num(m)} | {num(s)} | {num(a)} | {ratio(m, s)} | {ratio(m, a)} |")
 w("")
 w("Issue 6's goal is at least 1.2× smtp-sink on every row.")
+w("")
+# Which servers the pipelined runs pipelined against ("0/20": none).
+pipe_setups = [setup for setup in order if flags[setup][0] == "mtakit-load"]
+nopipe = [srv for setup in pipe_setups for srv in SERVERS
+          if piped[(setup, srv)] and all(p.startswith("0/") for p in piped[(setup, srv)])]
+somepipe = [srv for setup in pipe_setups for srv in SERVERS
+            if piped[(setup, srv)] and any(p.startswith("0/") for p in piped[(setup, srv)])
+            and srv not in nopipe]
+allpipe = bool(pipe_setups) and all(piped[(setup, srv)] for setup in pipe_setups for srv in SERVERS)
+w(("The pipelined row uses `mtakit load --pipelining`: MAIL, RCPT and DATA go in one "
+   "write, and the content with the next group, when the server advertises PIPELINING. "
+   + (" and ".join(dict.fromkeys(nopipe)) + " did not advertise it, so `mtakit load` "
+      "ran lock-step against it (0 sessions pipelined): that cell is not a pipelined "
+      "figure. " if nopipe else "Every server advertised it. " if allpipe and not somepipe else "")
+   + ("Some runs against " + " and ".join(dict.fromkeys(somepipe)) + " did not pipeline."
+      if somepipe else "")).rstrip())
+w("")
+w("CPU per message: the server's CPU time (utime + stime of the whole process, all "
+  "threads, from `/proc/PID/stat`, read just before and just after each run) divided "
+  "by the messages; client CPU is the client's user + system time (`getrusage` of its "
+  "process tree) over its wall time, in % of one core. `mtakit load` is "
+  "multi-threaded, so it can use more than one core.")
+w("")
+w("| Setup | mtakit server µs/msg | smtp-sink server µs/msg | aiosmtpd server µs/msg "
+  "| smtp-sink / mtakit | client CPU, mtakit runs | client CPU, smtp-sink runs |")
+w("|---|---:|---:|---:|---:|---:|---:|")
+for setup in order:
+    m, s, a = (median(server_us[(setup, srv)]) for srv in SERVERS)
+    cm = median(client_pct[(setup, "mtakit")])
+    cs = median(client_pct[(setup, "smtp-sink")])
+    w(f"| {setup} | {us(m)} | {us(s)} | {us(a)} | {ratio(s, m)} | {pct(cm)} | {pct(cs)} |")
+w("")
+w("In the smtp-sink / mtakit column, >1 means mtakit uses less CPU per message. "
+  "When the client is near 100 % of a core (smtp-source is a single process), msg/s "
+  "measures the client's ceiling more than the server, and the CPU-per-message "
+  "figures are what compare the servers. "
+  f"Server CPU is counted in clock ticks of 1/{env['CLK_TCK']} s, so short runs "
+  "(such as --quick) give coarse figures.")
 w("")
 w("Every run (msg/s, in round order):")
 w("")
@@ -466,9 +581,18 @@ w("Load:")
 w("")
 w("```sh")
 for setup in order:
-    f, messages = flags[setup]
-    w(f"smtp-source {f} -m {messages} {env['SOURCE_FLAGS']} 127.0.0.1:PORT   # {setup}")
+    client, f = flags[setup]
+    if client == "mtakit-load":
+        w(f"mtakit load {f} 127.0.0.1:PORT   # {setup}")
+    else:
+        w(f"smtp-source {f} {env['SOURCE_FLAGS']} 127.0.0.1:PORT   # {setup}")
 w("```")
+w("")
+w("Each client runs under a small Python wrapper (`subprocess.run`, then "
+  "`resource.getrusage(RUSAGE_CHILDREN)`) that gives its wall time and its user and "
+  "system CPU time, threads and child processes included. The server's CPU time is "
+  "fields 14 and 15 (utime, stime) of `/proc/PID/stat` for the server process, read "
+  "just before and just after the client runs, in ticks of `getconf CLK_TCK`.")
 w("")
 w("Memory: `mtakit serve --discard --max-connections 20000` for 10,000 idle sessions; "
   "`mtakit serve --discard --max-message-size 209715200` for the 100 MiB message.")
