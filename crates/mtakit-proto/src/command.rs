@@ -123,16 +123,20 @@ impl Command {
         if !verb.iter().all(u8::is_ascii_alphabetic) || verb.len() > 16 {
             return Err(CommandError::Unrecognized(quoted_verb(verb)));
         }
-        let verb_text = std::str::from_utf8(verb).unwrap_or_default();
         let rest = &line[verb_end..];
-        let upper = verb_text.to_ascii_uppercase();
+        // Upper-cased on the stack: no allocation per command.
+        let mut upper_buf = [0u8; 16];
+        let upper_buf = &mut upper_buf[..verb.len()];
+        upper_buf.copy_from_slice(verb);
+        upper_buf.make_ascii_uppercase();
+        let upper = std::str::from_utf8(upper_buf).unwrap_or_default();
         // Only MAIL and RCPT may carry 8-bit text (RFC 6531 addresses).
-        if !matches!(upper.as_str(), "MAIL" | "RCPT") && !rest.is_ascii() {
+        if !matches!(upper, "MAIL" | "RCPT") && !rest.is_ascii() {
             return Err(CommandError::InvalidCharacter);
         }
         let rest = std::str::from_utf8(rest).map_err(|_| CommandError::InvalidUtf8)?;
         let arg = rest.trim_matches(' ');
-        match upper.as_str() {
+        match upper {
             "HELO" => parse_hello(arg, "HELO").map(Self::Helo),
             "EHLO" => parse_hello(arg, "EHLO").map(Self::Ehlo),
             "LHLO" => parse_hello(arg, "LHLO").map(Self::Lhlo),
@@ -186,7 +190,7 @@ impl Command {
                 })
             }
             "SEND" | "SOML" | "SAML" | "TURN" | "ETRN" | "ATRN" | "XCLIENT" => {
-                Err(CommandError::NotImplemented(upper))
+                Err(CommandError::NotImplemented(upper.to_owned()))
             }
             _ => Err(CommandError::Unrecognized(quoted_verb(verb))),
         }

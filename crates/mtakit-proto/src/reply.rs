@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::io::Write as _;
 
 /// The longest reply line, including the code and CRLF (RFC 5321 §4.5.3.1.5).
 pub const MAX_REPLY_LINE: usize = 512;
@@ -462,38 +463,50 @@ impl Reply {
             b'0' + (c / 10 % 10) as u8,
             b'0' + (c % 10) as u8,
         ];
-        let enhanced = self.enhanced.map(|e| e.to_string());
-        let head = 4 + enhanced.as_ref().map_or(0, |e| e.len() + 1);
+        // Formatted once, on the stack: even u8.u16.u16 needs 15 octets.
+        let mut enhanced_buf = [0u8; 16];
+        let enhanced: &[u8] = match self.enhanced {
+            Some(e) => {
+                let mut w = &mut enhanced_buf[..];
+                // Cannot fail: the buffer holds the longest form.
+                let _ = write!(w, "{e}");
+                let len = 16 - w.len();
+                &enhanced_buf[..len]
+            }
+            None => &[],
+        };
+        let head = 4 + if enhanced.is_empty() {
+            0
+        } else {
+            enhanced.len() + 1
+        };
         let room = MAX_REPLY_LINE - head - 2;
 
-        let mut pieces: Vec<&str> = Vec::new();
-        for line in self.text.split('\n') {
-            let mut rest = line;
-            loop {
-                if rest.len() <= room {
-                    pieces.push(rest);
-                    break;
-                }
-                let mut cut = room;
-                while !rest.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                pieces.push(&rest[..cut]);
-                rest = &rest[cut..];
-            }
-        }
-        let last = pieces.len() - 1;
-        for (i, piece) in pieces.iter().enumerate() {
+        let mut emit = |piece: &str, last: bool| {
             out.extend_from_slice(&code);
-            out.push(if i == last { b' ' } else { b'-' });
-            if let Some(e) = &enhanced {
-                out.extend_from_slice(e.as_bytes());
+            out.push(if last { b' ' } else { b'-' });
+            if !enhanced.is_empty() {
+                out.extend_from_slice(enhanced);
                 if !piece.is_empty() {
                     out.push(b' ');
                 }
             }
             out.extend_from_slice(piece.as_bytes());
             out.extend_from_slice(b"\r\n");
+        };
+        let mut lines = self.text.split('\n').peekable();
+        while let Some(line) = lines.next() {
+            let last_line = lines.peek().is_none();
+            let mut rest = line;
+            while rest.len() > room {
+                let mut cut = room;
+                while !rest.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                emit(&rest[..cut], false);
+                rest = &rest[cut..];
+            }
+            emit(rest, last_line);
         }
     }
 
