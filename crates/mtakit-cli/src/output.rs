@@ -24,7 +24,15 @@ pub(crate) struct StdoutSink;
 
 impl MessageSink for StdoutSink {
     async fn deliver(&self, message: Message) -> Result<(), Reply> {
-        let text = render(&message);
+        self.print(&message).await;
+        Ok(())
+    }
+}
+
+impl StdoutSink {
+    /// Prints `message`; a failure to write is only logged.
+    pub(crate) async fn print(&self, message: &Message) {
+        let text = render(message);
         let id = message.id().to_owned();
         // Writing to a pipe may block; keep it off the async workers.
         let written = tokio::task::spawn_blocking(move || {
@@ -38,7 +46,6 @@ impl MessageSink for StdoutSink {
             Ok(Err(e)) => tracing::warn!(%id, error = %e, "could not print the message"),
             Err(e) => tracing::warn!(%id, error = %e, "printing the message failed"),
         }
-        Ok(())
     }
 }
 
@@ -105,34 +112,92 @@ impl MessageSink for Sink {
     }
 
     async fn deliver(&self, message: Message) -> Result<(), Reply> {
-        if let Sink::Discard(sink) = self {
-            // Benchmarks send many messages: keep the log quiet, and format
-            // nothing unless debug logging is on.
-            tracing::debug!(
-                id = %message.id(),
-                from = %message.reverse_path(),
-                recipients = message.recipients().len(),
-                size = message.data().len(),
-                "message discarded"
-            );
-            return sink.deliver(message).await;
+        match self {
+            Sink::Discard(sink) => {
+                log_discarded(&message);
+                sink.deliver(message).await
+            }
+            Sink::Stdout(_) | Sink::Quiet => self.deliver_kept(&message).await,
+            // Boxed: this future is large, and the other paths should not
+            // carry room for it.
+            Sink::Maildir(sink) => Box::pin(to_maildir(sink, message)).await,
         }
-        let id = message.id().to_owned();
-        let from = message.reverse_path().to_string();
-        let recipients = message.recipients().len();
-        let size = message.data().len();
-        // Boxed: these futures are large, and the discarding path above
-        // should not carry room for them.
-        let result = match self {
-            Sink::Maildir(sink) => Box::pin(sink.deliver(message)).await,
-            Sink::Stdout(sink) => Box::pin(sink.deliver(message)).await,
-            Sink::Quiet | Sink::Discard(_) => Ok(()),
-        };
-        match &result {
+    }
+}
+
+impl Sink {
+    /// Delivers a message that the caller keeps (the memory store):
+    /// printing needs only a reference, so the content is not copied; only
+    /// a Maildir gets a copy of its own.
+    pub(crate) async fn deliver_kept(&self, message: &Message) -> Result<(), Reply> {
+        match self {
+            Sink::Maildir(sink) => Box::pin(to_maildir(sink, message.clone())).await,
+            Sink::Discard(_) => {
+                log_discarded(message);
+                Ok(())
+            }
+            Sink::Stdout(printer) => {
+                Box::pin(printer.print(message)).await;
+                Summary::of(message).log(&Ok(()));
+                Ok(())
+            }
+            Sink::Quiet => {
+                Summary::of(message).log(&Ok(()));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes `message` to the Maildir, and logs the outcome.
+async fn to_maildir(sink: &MaildirSink, message: Message) -> Result<(), Reply> {
+    let summary = Summary::of(&message);
+    let result = sink.deliver(message).await;
+    summary.log(&result);
+    result
+}
+
+/// Benchmarks send many messages: `--discard` keeps the log quiet, and
+/// formats nothing unless debug logging is on.
+fn log_discarded(message: &Message) {
+    tracing::debug!(
+        id = %message.id(),
+        from = %message.reverse_path(),
+        recipients = message.recipients().len(),
+        size = message.data().len(),
+        "message discarded"
+    );
+}
+
+/// What the log says of a delivered message.
+struct Summary {
+    id: String,
+    from: String,
+    recipients: usize,
+    size: usize,
+}
+
+impl Summary {
+    fn of(message: &Message) -> Summary {
+        Summary {
+            id: message.id().to_owned(),
+            from: message.reverse_path().to_string(),
+            recipients: message.recipients().len(),
+            size: message.data().len(),
+        }
+    }
+
+    fn log(&self, result: &Result<(), Reply>) {
+        let Summary {
+            id,
+            from,
+            recipients,
+            size,
+        } = self;
+        match result {
             Ok(()) => tracing::info!(%id, %from, recipients, size, "message accepted"),
             Err(reply) => tracing::warn!(%id, %from, reply = %reply.text(), "message not stored"),
         }
-        result
     }
 }
 

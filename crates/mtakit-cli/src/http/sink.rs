@@ -31,8 +31,8 @@ impl MessageSink for StoreSink {
 
     async fn deliver(&self, message: Message) -> Result<(), Reply> {
         if self.store.in_memory() {
-            // Printing needs its own copy; it never fails.
-            self.inner.deliver(message.clone()).await?;
+            // The store keeps the message; printing only borrows it.
+            self.inner.deliver_kept(&message).await?;
             if let Some(stored) = self.store.add_memory(message) {
                 self.hub.message(stored);
             }
