@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) discard: bool,
 
+    /// Forward every accepted message to this server as well (plain SMTP,
+    /// smtp://HOST[:PORT], port 25 by default), and offer "release" in the
+    /// UI and `POST /api/messages/{id}/release`.
+    #[arg(long, value_name = "URL", conflicts_with = "discard")]
+    pub(crate) relay: Option<crate::relay::Relay>,
+
     /// Worker threads for the server: 1 runs everything on one thread
     /// (fewest wake-ups; like smtp-sink's single event loop), 0 uses one
     /// per CPU core.
@@ -459,6 +465,7 @@ mod tests {
         assert_eq!(args.hostname, "localhost");
         assert_eq!(args.maildir, None);
         assert!(!args.discard);
+        assert_eq!(args.relay, None);
         assert!(args.users.is_empty());
         assert!(!args.allow_insecure_auth);
         assert_eq!(args.max_message_size, None);

@@ -22,6 +22,7 @@ mod load;
 mod output;
 mod parts;
 mod ports;
+mod relay;
 mod serve;
 mod setup;
 

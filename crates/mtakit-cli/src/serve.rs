@@ -9,6 +9,7 @@
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mtakit::Server;
@@ -101,10 +102,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(config) = tls {
         builder = builder.tls(config);
     }
-    let server = builder
-        .authenticator(make_auth(&args))
-        .sink(StoreSink::new(sink, store.clone(), hub.clone()))
-        .build();
+    let relay = args.relay.clone().map(Arc::new);
+    let mut sink = StoreSink::new(sink, store.clone(), hub.clone());
+    if let Some(relay) = &relay {
+        sink = sink.relay_to(relay.clone(), args.hostname.clone());
+    }
+    let server = builder.authenticator(make_auth(&args)).sink(sink).build();
     let runtime = match args.threads {
         1 => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -123,6 +126,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         store,
         hub,
         plan,
+        relay,
+        hostname: args.hostname.clone(),
         shutdown: stopped,
     };
     let result = runtime.block_on(async move {

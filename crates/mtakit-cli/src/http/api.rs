@@ -12,18 +12,19 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use mtakit::fault::FaultPlan;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::detail::{self, disposition};
-use super::error::{ApiError, BODY_LIMIT};
+use super::error::{ApiError, BODY_LIMIT, JsonBody};
 use super::events::{self, Hub};
 use super::model::{EnvelopeJson, Meta, SessionRecord};
 use super::store::{Filter, Store, Stored};
-use super::{faults, ui};
+use super::{faults, sink, ui};
+use crate::relay::Relay;
 
 /// The policy of `/api/messages/{id}/html`: even opened on its own, the
 /// HTML runs no script and loads nothing from the network.
@@ -38,6 +39,10 @@ pub(crate) struct App {
     pub(crate) store: Store,
     pub(crate) hub: Hub,
     pub(crate) plan: FaultPlan,
+    /// `--relay`, for `POST /api/messages/{id}/release`.
+    pub(crate) relay: Option<Arc<Relay>>,
+    /// The name mtakit greets the relay with (`--hostname`).
+    pub(crate) hostname: String,
     /// Becomes true at shutdown; ends SSE streams and waits.
     pub(crate) shutdown: watch::Receiver<bool>,
 }
@@ -64,6 +69,8 @@ pub(crate) fn router(app: App, loopback: bool) -> Router {
         .route("/api/messages", get(list).delete(delete_all))
         .route("/api/messages/{id}", get(show).delete(delete_one))
         .route("/api/messages/{id}/raw", get(raw))
+        .route("/api/messages/{id}/release", post(release))
+        .route("/api/relay", get(relay))
         .route("/api/messages/{id}/html", get(html))
         .route("/api/messages/{id}/attachments/{index}", get(attachment))
         .route("/api/wait", get(wait))
@@ -218,6 +225,63 @@ async fn delete_one(
     }
     app.hub.deleted(Some(id));
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/relay`: `{"relay": "smtp://HOST:PORT"}`, or `null` without
+/// `--relay`.
+async fn relay(State(app): State<App>) -> Json<serde_json::Value> {
+    let relay = app.relay.as_ref().map(ToString::to_string);
+    Json(serde_json::json!({ "relay": relay }))
+}
+
+/// The body of `POST /api/messages/{id}/release`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseRequest {
+    /// Other recipients; the message's own when empty or absent.
+    #[serde(default)]
+    to: Vec<String>,
+}
+
+/// `POST /api/messages/{id}/release`: sends a stored message to the
+/// `--relay` server, for its own recipients or for `to`.
+async fn release(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<ReleaseRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(relay) = app.relay.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no relay: start mtakit serve with --relay smtp://HOST[:PORT]",
+        ));
+    };
+    let stored = find(&app, id).await?;
+    let to = if request.to.is_empty() {
+        stored.to.clone()
+    } else {
+        for address in &request.to {
+            let path = format!("<{address}>");
+            if !matches!(mtakit::proto::ForwardPath::parse(&path), Ok((_, ""))) {
+                return Err(ApiError::bad_request(format!("not a mailbox: {address:?}")));
+            }
+        }
+        request.to
+    };
+    match sink::release(&relay, &app.hostname, &stored, &to).await {
+        Ok(reply) => {
+            tracing::info!(id = %stored.id, %relay, ?to, %reply, "message released");
+            Ok(Json(serde_json::json!({
+                "relay": relay.to_string(),
+                "to": to,
+                "reply": reply,
+            })))
+        }
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("{relay}: {e}"),
+        )),
+    }
 }
 
 /// `DELETE /api/messages`.

@@ -176,6 +176,7 @@
   // ------------------------------------------------------------------ state
 
   const state = {
+    relay: null,           // the --relay server, when there is one
     route: { view: "messages", id: null },
     messages: [],          // summaries shown in the list, newest first
     total: 0,              // every stored message (unfiltered)
@@ -455,6 +456,22 @@
     }
   }
 
+  async function releaseOne(id) {
+    const answer = prompt("Send this message to " + state.relay + ".\nRecipients (comma-separated), or empty for the original ones:", "");
+    if (answer === null) return;
+    const to = answer.split(",").map((a) => a.trim()).filter((a) => a);
+    try {
+      const result = await api("/api/messages/" + enc(id) + "/release", {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify({ to }),
+      });
+      toast("Released to " + result.to.join(", ") + ": " + result.reply);
+    } catch (error) {
+      toast("Release failed: " + error.message, "error");
+    }
+  }
+
   // ----------------------------------------------------------- message view
 
   let detailSeq = 0;
@@ -533,6 +550,7 @@
         h("h1", { class: "detail-subject" + (subject ? "" : " none"), text: subject || "(no subject)" }),
         h("div", { class: "detail-actions" },
           h("a", { class: "btn", href: rawUrl, download: m.id + ".eml", title: "Download the exact bytes received", text: "Download .eml" }),
+          state.relay ? h("button", { class: "btn", type: "button", id: "release-one", title: "Send this message to " + state.relay, onclick: () => releaseOne(m.id), text: "Release" }) : null,
           h("button", { class: "btn btn-danger", type: "button", id: "delete-one", onclick: () => deleteOne(m.id), text: "Delete" }))),
       h("dl", { class: "detail-addresses" },
         h("dt", { text: "From" }), h("dd", { text: fromHeader || displayAddress(env.from) }),
@@ -892,7 +910,12 @@
 
   // ------------------------------------------------------------------ start
 
-  function start() {
+  async function start() {
+    try {
+      state.relay = (await api("/api/relay")).relay;
+    } catch (_) {
+      // No relay information: no release button.
+    }
     $("search").addEventListener("input", onSearchInput);
     for (const id of ["filter-from", "filter-to", "filter-subject"]) $(id).addEventListener("input", onSearchInput);
     $("filter-toggle").addEventListener("click", () => {

@@ -1,0 +1,356 @@
+//! `--relay smtp://HOST[:PORT]`: forwarding accepted mail to a real server,
+//! and releasing a stored message to it from the UI or the API.
+//!
+//! The client is deliberately small: plain SMTP (no TLS, no AUTH), lock-step,
+//! every step bounded by [`STEP_TIMEOUT`]. It says EHLO (HELO if that is
+//! refused), asks for SMTPUTF8
+//! when an address needs it and for BODY=8BITMIME when the content is 8-bit,
+//! dot-stuffs the content and ends it with `<CRLF>.<CRLF>`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use mtakit::proto::Reply;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long any one step (connect, a reply, a write) may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where accepted mail goes: the parsed `--relay` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Relay {
+    host: String,
+    port: u16,
+}
+
+impl FromStr for Relay {
+    type Err = String;
+
+    /// `smtp://HOST[:PORT]`, the port 25 by default; IPv6 hosts in
+    /// brackets.
+    fn from_str(url: &str) -> Result<Relay, String> {
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("{url:?}: the relay must be smtp://HOST[:PORT]"))?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '@', '?', '#']) {
+            return Err(format!("{url:?}: only smtp://HOST[:PORT] is supported"));
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => {
+                let port = port
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| format!("{url:?}: bad port {port:?}"))?;
+                (host, port)
+            }
+            _ => (rest, 25),
+        };
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() || host.contains(['[', ']']) {
+            return Err(format!("{url:?}: no host"));
+        }
+        Ok(Relay {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for Relay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "smtp://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "smtp://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Why a message could not be relayed.
+#[derive(Debug)]
+pub(crate) enum RelayError {
+    /// Connecting, reading or writing failed.
+    Io(std::io::Error),
+    /// A step took longer than [`STEP_TIMEOUT`].
+    Timeout,
+    /// The server's reply made no sense.
+    Protocol(String),
+    /// The server refused a step; the text is its reply.
+    Refused(String),
+}
+
+impl fmt::Display for RelayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RelayError::Io(e) => write!(f, "{e}"),
+            RelayError::Timeout => write!(f, "the relay did not answer in time"),
+            RelayError::Protocol(what) => write!(f, "bad reply from the relay: {what}"),
+            RelayError::Refused(reply) => write!(f, "the relay refused: {reply}"),
+        }
+    }
+}
+
+impl std::error::Error for RelayError {}
+
+/// Runs `step` within [`STEP_TIMEOUT`].
+async fn bounded<T>(step: impl Future<Output = Result<T, RelayError>>) -> Result<T, RelayError> {
+    tokio::time::timeout(STEP_TIMEOUT, step)
+        .await
+        .map_err(|_| RelayError::Timeout)?
+}
+
+/// One SMTP connection to the relay.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn reply(&mut self) -> Result<Reply, RelayError> {
+        bounded(async {
+            loop {
+                match Reply::parse(&self.buf) {
+                    Ok(Some((reply, used))) => {
+                        self.buf.drain(..used);
+                        return Ok(reply);
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(RelayError::Protocol(e.to_string())),
+                }
+                let mut chunk = [0u8; 4096];
+                let n = self.stream.read(&mut chunk).await.map_err(RelayError::Io)?;
+                if n == 0 {
+                    return Err(RelayError::Protocol("connection closed".to_owned()));
+                }
+                self.buf.extend_from_slice(&chunk[..n]);
+            }
+        })
+        .await
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), RelayError> {
+        bounded(async { self.stream.write_all(bytes).await.map_err(RelayError::Io) }).await
+    }
+
+    /// Sends `line` and wants a reply of class `class` (2 or 3).
+    async fn command(&mut self, line: &str, class: u16) -> Result<Reply, RelayError> {
+        self.write(format!("{line}\r\n").as_bytes()).await?;
+        let reply = self.reply().await?;
+        if reply.code().get() / 100 != class {
+            return Err(RelayError::Refused(format!("{line}: {}", one_line(&reply))));
+        }
+        Ok(reply)
+    }
+}
+
+/// A reply as one line, for errors and logs.
+fn one_line(reply: &Reply) -> String {
+    format!(
+        "{} {}",
+        reply.code().get(),
+        reply.text().replace('\n', " / ")
+    )
+}
+
+/// The content dot-stuffed (RFC 5321 §4.5.2), ending with CRLF, followed by
+/// the end-of-data line.
+fn dot_stuffed(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 5);
+    let mut at_line_start = true;
+    for &byte in data {
+        if at_line_start && byte == b'.' {
+            out.push(b'.');
+        }
+        out.push(byte);
+        at_line_start = byte == b'\n';
+    }
+    if !data.is_empty() && !data.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+impl Relay {
+    /// Sends one message: `from` and `to` are bare addresses (`""` is the
+    /// null reverse-path). Returns the relay's reply to the content.
+    pub(crate) async fn send(
+        &self,
+        hello: &str,
+        from: &str,
+        to: &[String],
+        data: &[u8],
+    ) -> Result<String, RelayError> {
+        if to.is_empty() {
+            return Err(RelayError::Protocol("no recipients".to_owned()));
+        }
+        let stream = bounded(async {
+            TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(RelayError::Io)
+        })
+        .await?;
+        let mut conn = Conn {
+            stream,
+            buf: Vec::new(),
+        };
+        let greeting = conn.reply().await?;
+        if greeting.code().get() != 220 {
+            return Err(RelayError::Refused(one_line(&greeting)));
+        }
+        // A server without ESMTP gets HELO, and no parameters.
+        let ehlo = match conn.command(&format!("EHLO {hello}"), 2).await {
+            Ok(reply) => Some(reply),
+            Err(RelayError::Refused(_)) => {
+                conn.command(&format!("HELO {hello}"), 2).await?;
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let offers = |keyword: &str| {
+            let Some(ehlo) = &ehlo else {
+                return false;
+            };
+            ehlo.text().lines().skip(1).any(|l| {
+                l.split(' ')
+                    .next()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+            })
+        };
+        let mut params = String::new();
+        let utf8 = !from.is_ascii() || to.iter().any(|t| !t.is_ascii());
+        if utf8 && offers("SMTPUTF8") {
+            params.push_str(" SMTPUTF8");
+        }
+        if !data.is_ascii() && offers("8BITMIME") {
+            params.push_str(" BODY=8BITMIME");
+        }
+        conn.command(&format!("MAIL FROM:<{from}>{params}"), 2)
+            .await?;
+        for rcpt in to {
+            conn.command(&format!("RCPT TO:<{rcpt}>"), 2).await?;
+        }
+        conn.command("DATA", 3).await?;
+        conn.write(&dot_stuffed(data)).await?;
+        let done = conn.reply().await?;
+        if done.code().get() / 100 != 2 {
+            return Err(RelayError::Refused(format!(
+                "end of data: {}",
+                one_line(&done)
+            )));
+        }
+        // The message is accepted; a failing QUIT changes nothing.
+        let _ = conn.command("QUIT", 2).await;
+        Ok(one_line(&done))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_urls() {
+        let relay: Relay = "smtp://mail.example.com:2525".parse().unwrap();
+        assert_eq!(
+            (relay.host.as_str(), relay.port),
+            ("mail.example.com", 2525)
+        );
+        let relay: Relay = "smtp://127.0.0.1".parse().unwrap();
+        assert_eq!((relay.host.as_str(), relay.port), ("127.0.0.1", 25));
+        let relay: Relay = "smtp://[::1]:26/".parse().unwrap();
+        assert_eq!((relay.host.as_str(), relay.port), ("::1", 26));
+        assert_eq!(relay.to_string(), "smtp://[::1]:26");
+        for bad in [
+            "mail.example.com",
+            "smtps://h:465",
+            "smtp://",
+            "smtp://h:0",
+            "smtp://h:port",
+            "smtp://u@h",
+            "smtp://h/path",
+            "smtp://[::1",
+        ] {
+            assert!(bad.parse::<Relay>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_is_dot_stuffed_and_terminated() {
+        assert_eq!(
+            dot_stuffed(b".a\r\nb\r\n..c\r\n"),
+            b"..a\r\nb\r\n...c\r\n.\r\n"
+        );
+        assert_eq!(dot_stuffed(b"no end"), b"no end\r\n.\r\n");
+        assert_eq!(dot_stuffed(b""), b".\r\n");
+    }
+
+    /// A server without ESMTP: EHLO gets 502, so the relay says HELO and
+    /// sends no parameters, even for 8-bit content.
+    #[tokio::test]
+    async fn helo_when_ehlo_is_refused() {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut seen = Vec::new();
+            let mut in_data = false;
+            write.write_all(b"220 old.example\r\n").await.unwrap();
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let reply: &[u8] = match line.as_str() {
+                    "." if in_data => {
+                        in_data = false;
+                        b"250 Queued\r\n"
+                    }
+                    _ if in_data => b"",
+                    "DATA" => {
+                        in_data = true;
+                        b"354 Go ahead\r\n"
+                    }
+                    "QUIT" => b"221 Bye\r\n",
+                    l if l.starts_with("EHLO") => b"502 Command not implemented\r\n",
+                    _ => b"250 Ok\r\n",
+                };
+                let quit = line == "QUIT";
+                seen.push(line);
+                write.write_all(reply).await.unwrap();
+                if quit {
+                    break;
+                }
+            }
+            seen
+        });
+        let relay: Relay = format!("smtp://127.0.0.1:{port}").parse().unwrap();
+        let to = ["b@example.com".to_owned()];
+        let reply = relay
+            .send("me.example", "a@example.com", &to, b"caf\xc3\xa9\r\n")
+            .await
+            .unwrap();
+        assert_eq!(reply, "250 Queued");
+        let seen = server.await.unwrap();
+        assert_eq!(
+            seen,
+            [
+                "EHLO me.example",
+                "HELO me.example",
+                "MAIL FROM:<a@example.com>",
+                "RCPT TO:<b@example.com>",
+                "DATA",
+                "caf\u{e9}",
+                ".",
+                "QUIT"
+            ]
+        );
+    }
+}
