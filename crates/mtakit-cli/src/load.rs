@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mtakit::proto::Reply;
+use mtakit::proto::data::dot_stuff;
 use mtakit::tls::rustls;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -146,7 +147,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<Report, String> {
         reuse: args.reuse,
         group: command_group(args.recipients),
         recipients: args.recipients,
-        content: stuff(&message(args.size)),
+        content: dot_stuff(&message(args.size)),
         size: args.size as u64,
         remaining: AtomicU64::new(args.messages),
         deadline: args
@@ -344,25 +345,6 @@ fn message(size: usize) -> Vec<u8> {
             out[size - 3] = b'x';
         }
     }
-    out
-}
-
-/// Dot-stuffs `content` (RFC 5321 §4.5.2) and appends the terminator
-/// `.<CRLF>`, with a CRLF first if the content does not end in one.
-fn stuff(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + content.len() / 64 + 5);
-    let mut line_start = true;
-    for &byte in content {
-        if line_start && byte == b'.' {
-            out.push(b'.');
-        }
-        out.push(byte);
-        line_start = byte == b'\n' && out.len() >= 2 && out[out.len() - 2] == b'\r';
-    }
-    if !content.is_empty() && !content.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
     out
 }
 

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use mtakit::proto::Reply;
+use mtakit::proto::data::dot_stuff;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -159,25 +160,6 @@ fn one_line(reply: &Reply) -> String {
     )
 }
 
-/// The content dot-stuffed (RFC 5321 §4.5.2), ending with CRLF, followed by
-/// the end-of-data line.
-fn dot_stuffed(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 5);
-    let mut at_line_start = true;
-    for &byte in data {
-        if at_line_start && byte == b'.' {
-            out.push(b'.');
-        }
-        out.push(byte);
-        at_line_start = byte == b'\n';
-    }
-    if !data.is_empty() && !data.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
-    out
-}
-
 impl Relay {
     /// Sends one message: `from` and `to` are bare addresses (`""` is the
     /// null reverse-path). Returns the relay's reply to the content.
@@ -238,7 +220,7 @@ impl Relay {
             conn.command(&format!("RCPT TO:<{rcpt}>"), 2).await?;
         }
         conn.command("DATA", 3).await?;
-        conn.write(&dot_stuffed(data)).await?;
+        conn.write(&dot_stuff(data)).await?;
         let done = conn.reply().await?;
         if done.code().get() / 100 != 2 {
             return Err(RelayError::Refused(format!(
@@ -280,16 +262,6 @@ mod tests {
         ] {
             assert!(bad.parse::<Relay>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn content_is_dot_stuffed_and_terminated() {
-        assert_eq!(
-            dot_stuffed(b".a\r\nb\r\n..c\r\n"),
-            b"..a\r\nb\r\n...c\r\n.\r\n"
-        );
-        assert_eq!(dot_stuffed(b"no end"), b"no end\r\n.\r\n");
-        assert_eq!(dot_stuffed(b""), b".\r\n");
     }
 
     /// A server without ESMTP: EHLO gets 502, so the relay says HELO and

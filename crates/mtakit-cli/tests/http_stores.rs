@@ -3,14 +3,11 @@
 
 mod support;
 
-use support::{Daemon, Smtp, TempDir, delete, files_in, get};
+use support::{Daemon, Smtp, TempDir, delete, files_in, get, send_one};
 
 fn send(daemon: &Daemon, to: &[&str], subject: &str) -> String {
-    let mut smtp = Smtp::connect(daemon.addr);
-    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
     let content = format!("Subject: {subject}\r\n\r\nbody of {subject}\r\n");
-    assert_eq!(smtp.transaction("a@example.com", to, &content).0, 250);
-    assert_eq!(smtp.cmd("QUIT").0, 221);
+    send_one(daemon.addr, "a@example.com", to, &content);
     content
 }
 

@@ -6,15 +6,11 @@ mod support;
 
 use std::net::{SocketAddr, TcpListener};
 
-use support::{Daemon, Smtp, get, request, run_to_exit};
+use support::{Daemon, get, request, run_to_exit, send_one};
 
 /// Sends one message over SMTP and checks the 250.
 fn send(daemon: &Daemon, from: &str, to: &[&str], content: &str) {
-    let mut smtp = Smtp::connect(daemon.addr);
-    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
-    let reply = smtp.transaction(from, to, content);
-    assert_eq!(reply.0, 250, "{reply:?}");
-    assert_eq!(smtp.cmd("QUIT").0, 221);
+    send_one(daemon.addr, from, to, content);
 }
 
 /// Waits until `daemon` holds `count` messages; returns them, newest first.

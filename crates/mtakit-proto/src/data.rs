@@ -32,6 +32,37 @@ enum State {
     Done,
 }
 
+/// The sending side of the DATA transparency rule (RFC 5321 §4.5.2): the
+/// content with a dot added before every line that starts with one, a CRLF
+/// added if it does not end with one, and the terminator `.<CRLF>`. Lines
+/// end at CRLF only, as [`DataReceiver`] reads them, so the receiver gets
+/// back exactly `content` (plus the final CRLF when it was missing).
+///
+/// ```
+/// use mtakit_proto::data::dot_stuff;
+///
+/// assert_eq!(dot_stuff(b".hidden\r\nplain\r\n"), b"..hidden\r\nplain\r\n.\r\n");
+/// assert_eq!(dot_stuff(b"no end"), b"no end\r\n.\r\n");
+/// ```
+pub fn dot_stuff(content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(content.len() + content.len() / 64 + 5);
+    let mut line_start = true;
+    let mut previous = 0u8;
+    for &byte in content {
+        if line_start && byte == b'.' {
+            out.push(b'.');
+        }
+        out.push(byte);
+        line_start = byte == b'\n' && previous == b'\r';
+        previous = byte;
+    }
+    if !content.is_empty() && !content.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
 /// Counters over the received content, whatever the line-ending policy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

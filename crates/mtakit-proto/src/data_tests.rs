@@ -579,3 +579,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn stuffing_doubles_leading_dots_only() {
+    assert_eq!(
+        dot_stuff(b".a\r\nb.c\r\n.\r\n"),
+        b"..a\r\nb.c\r\n..\r\n.\r\n"
+    );
+    assert_eq!(dot_stuff(b"no crlf"), b"no crlf\r\n.\r\n");
+    assert_eq!(dot_stuff(b""), b".\r\n");
+    // A dot after a bare LF is not at a line start.
+    assert_eq!(dot_stuff(b"a\n.b\r\n"), b"a\n.b\r\n.\r\n");
+}
+
+#[test]
+fn stuffed_content_comes_back_exact_through_the_receiver() {
+    let content = b".one\r\n..two\r\nthree.\r\n.\r\nfour\r\n";
+    let wire = dot_stuff(content);
+    let mut receiver = DataReceiver::new(1 << 20, LineEndingPolicy::Reject, Some(998));
+    assert_eq!(receiver.feed(&wire), wire.len());
+    assert!(receiver.is_done());
+    assert_eq!(receiver.finish().content, content);
+}

@@ -14,4 +14,4 @@ mod smtp;
 pub(crate) use daemon::{Daemon, TempDir, WAIT, files_in, mtakit, run_to_exit, wait_child};
 pub(crate) use http::{Response, Sse, delete, get, put_json, request};
 pub(crate) use python::{have_python, python};
-pub(crate) use smtp::{Smtp, base64, plain_token};
+pub(crate) use smtp::{Smtp, base64, plain_token, send_one};

@@ -138,3 +138,13 @@ fn base64_helper_matches_rfc4648() {
     assert_eq!(base64(b"foo"), "Zm9v");
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
 }
+
+/// One whole session: EHLO, one transaction that must get its `250`, and
+/// QUIT. `content` must be dot-stuffed and end with CRLF.
+pub(crate) fn send_one(addr: SocketAddr, from: &str, to: &[&str], content: &str) {
+    let mut smtp = Smtp::connect(addr);
+    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
+    let reply = smtp.transaction(from, to, content);
+    assert_eq!(reply.0, 250, "{reply:?}");
+    assert_eq!(smtp.cmd("QUIT").0, 221);
+}

@@ -265,7 +265,8 @@ impl TestClient {
         if reply.code().get() != 354 {
             return Ok(reply);
         }
-        self.send_raw(&dot_stuff(content)).await?;
+        self.send_raw(&mtakit_proto::data::dot_stuff(content))
+            .await?;
         self.read_reply().await
     }
 
@@ -334,24 +335,6 @@ impl AsyncWrite for Closed {
     }
 }
 
-/// Dot-stuffs `content` and appends `.<CRLF>` (RFC 5321 §4.5.2).
-fn dot_stuff(content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + 8);
-    let mut at_line_start = true;
-    for &b in content {
-        if at_line_start && b == b'.' {
-            out.push(b'.');
-        }
-        out.push(b);
-        at_line_start = b == b'\n';
-    }
-    if !content.is_empty() && !content.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
-    out
-}
-
 /// Fluent assertions on a [`Reply`]; each panics with the whole reply when
 /// it does not hold.
 pub trait ReplyExt {
@@ -395,18 +378,5 @@ impl ReplyExt for Reply {
     fn assert_contains(&self, needle: &str) -> &Self {
         assert!(self.text().contains(needle), "{needle:?} not in: {self}");
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dot_stuff;
-
-    #[test]
-    fn dot_stuffing() {
-        assert_eq!(dot_stuff(b".a\r\nb\r\n"), b"..a\r\nb\r\n.\r\n");
-        assert_eq!(dot_stuff(b"x"), b"x\r\n.\r\n");
-        assert_eq!(dot_stuff(b""), b".\r\n");
-        assert_eq!(dot_stuff(b"a\r\n.\r\n"), b"a\r\n..\r\n.\r\n");
     }
 }
