@@ -1,6 +1,7 @@
 //! [`StoreSink`]: the server's sink. It hands each message to the sink
 //! chosen on the command line (print, Maildir, discard), then to the
-//! [`Store`] and the [`Hub`], before the client gets its `250`.
+//! [`Store`] and the [`Hub`], before the client gets its `250`; with
+//! `--relay` it also starts forwarding the message, without waiting.
 
 use std::sync::Arc;
 
@@ -48,8 +49,9 @@ impl StoreSink {
     }
 }
 
-/// Forwards stored messages to the relay, in the background: the client
-/// already has its `250`, and the message stays in the store either way.
+/// Forwards stored messages to the relay, in the background: the client's
+/// `250` does not wait for it, and the message stays in the store either
+/// way.
 #[derive(Clone, Debug)]
 struct Forwarder {
     relay: Arc<Relay>,
