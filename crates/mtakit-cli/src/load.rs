@@ -120,7 +120,7 @@ fn execute(args: LoadArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let report = runtime.block_on(run(args))?;
     println!("{report}");
-    if report.sent == 0 && report.errors > 0 {
+    if report.stats.sent == 0 && report.stats.errors > 0 {
         return Err("no message was accepted".to_owned());
     }
     Ok(())
@@ -179,14 +179,7 @@ pub(crate) async fn run(args: LoadArgs) -> Result<Report, String> {
         tls: args.tls,
         helo: args.helo,
         elapsed,
-        sent: total.sent,
-        errors: total.errors,
-        bytes: total.bytes,
-        sessions: total.sessions,
-        pipelined_sessions: total.pipelined_sessions,
-        error_kinds: total.error_kinds,
-        transaction: total.transaction,
-        greeting: total.greeting,
+        stats: total,
     })
 }
 
@@ -202,33 +195,19 @@ pub(crate) struct Report {
     tls: bool,
     helo: bool,
     elapsed: Duration,
-    /// Messages accepted with a 2xx after the content.
-    pub(crate) sent: u64,
-    /// Messages that failed, by a negative reply or a broken session.
-    pub(crate) errors: u64,
-    /// Message octets accepted (before dot-stuffing).
-    bytes: u64,
-    /// Connections that got a 220 greeting.
-    sessions: u64,
-    /// Sessions that pipelined (asked for, and advertised).
-    pipelined_sessions: u64,
-    /// Errors by kind, such as `RCPT: 452 Too many recipients`.
-    error_kinds: BTreeMap<String, u64>,
-    /// From the first byte of MAIL to the reply after the content.
-    transaction: Vec<u64>,
-    /// From the start of connect to the greeting.
-    greeting: Vec<u64>,
+    /// What every worker measured, added up.
+    pub(crate) stats: Stats,
 }
 
 impl Report {
     /// Accepted messages per second.
     pub(crate) fn messages_per_sec(&self) -> f64 {
-        self.sent as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.stats.sent as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     /// Accepted message octets per second, in MiB.
     pub(crate) fn mib_per_sec(&self) -> f64 {
-        self.bytes as f64 / (1024.0 * 1024.0) / self.elapsed.as_secs_f64().max(1e-9)
+        self.stats.bytes as f64 / (1024.0 * 1024.0) / self.elapsed.as_secs_f64().max(1e-9)
     }
 }
 
@@ -253,8 +232,8 @@ impl fmt::Display for Report {
         writeln!(
             f,
             "messages:    {} sent, {} errors in {:.3} s",
-            self.sent,
-            self.errors,
+            self.stats.sent,
+            self.stats.errors,
             self.elapsed.as_secs_f64()
         )?;
         writeln!(
@@ -266,15 +245,15 @@ impl fmt::Display for Report {
         writeln!(
             f,
             "sessions:    {} ({} pipelined)",
-            self.sessions, self.pipelined_sessions
+            self.stats.sessions, self.stats.pipelined_sessions
         )?;
         writeln!(
             f,
             "latency ms          p50        p99      p99.9        max    samples"
         )?;
         for (name, samples) in [
-            ("transaction", &self.transaction),
-            ("first reply", &self.greeting),
+            ("transaction", &self.stats.transaction),
+            ("first reply", &self.stats.greeting),
         ] {
             let ms = |p: f64| {
                 percentile(samples, p)
@@ -290,9 +269,9 @@ impl fmt::Display for Report {
                 samples.len()
             )?;
         }
-        if !self.error_kinds.is_empty() {
+        if !self.stats.error_kinds.is_empty() {
             writeln!(f, "errors by kind:")?;
-            for (kind, count) in &self.error_kinds {
+            for (kind, count) in &self.stats.error_kinds {
                 writeln!(f, "  {count:>8}  {kind}")?;
             }
         }
@@ -389,16 +368,26 @@ impl Shared {
     }
 }
 
-/// What one worker measured.
-#[derive(Default)]
-struct Stats {
-    sent: u64,
-    errors: u64,
+/// What one worker measured, or (in a [`Report`]) all of them.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    /// Messages accepted with a 2xx after the content.
+    pub(crate) sent: u64,
+    /// Messages that failed, by a negative reply or a broken session.
+    pub(crate) errors: u64,
+    /// Message octets accepted (before dot-stuffing).
     bytes: u64,
-    sessions: u64,
-    pipelined_sessions: u64,
+    /// Connections that got a 220 greeting.
+    pub(crate) sessions: u64,
+    /// Sessions that pipelined (asked for, and advertised).
+    pub(crate) pipelined_sessions: u64,
+    /// Errors by kind, such as `RCPT: 452 Too many recipients`.
     error_kinds: BTreeMap<String, u64>,
-    transaction: Vec<u64>,
+    /// From the first byte of MAIL to the reply after the content (sorted
+    /// in a [`Report`]), in nanoseconds.
+    pub(crate) transaction: Vec<u64>,
+    /// From the start of connect to the greeting (sorted in a
+    /// [`Report`]), in nanoseconds.
     greeting: Vec<u64>,
 }
 

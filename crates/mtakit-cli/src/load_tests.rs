@@ -178,14 +178,18 @@ async fn every_mode_delivers_every_message_intact() {
         ];
         argv.extend_from_slice(mode);
         let report = load(&argv).await;
-        assert_eq!((report.sent, report.errors), (40, 0), "{mode:?}: {report}");
-        assert_eq!(report.transaction.len(), 40);
+        assert_eq!(
+            (report.stats.sent, report.stats.errors),
+            (40, 0),
+            "{mode:?}: {report}"
+        );
+        assert_eq!(report.stats.transaction.len(), 40);
         let pipelined = mode.contains(&"--pipelining");
-        assert_eq!(report.pipelined_sessions > 0, pipelined, "{mode:?}");
+        assert_eq!(report.stats.pipelined_sessions > 0, pipelined, "{mode:?}");
         if mode.contains(&"--reuse") {
-            assert!(report.sessions <= 4, "{mode:?}: {report}");
+            assert!(report.stats.sessions <= 4, "{mode:?}: {report}");
         } else {
-            assert_eq!(report.sessions, 40, "{mode:?}");
+            assert_eq!(report.stats.sessions, 40, "{mode:?}");
         }
         expected += 40;
         let text = report.to_string();
@@ -219,9 +223,10 @@ async fn rejections_are_counted_as_errors() {
         ];
         argv.extend_from_slice(extra);
         let report = load(&argv).await;
-        assert_eq!((report.sent, report.errors), (0, 3), "{report}");
+        assert_eq!((report.stats.sent, report.stats.errors), (0, 3), "{report}");
         assert!(
             report
+                .stats
                 .error_kinds
                 .keys()
                 .any(|k| k.starts_with("RCPT: 452")),
@@ -236,7 +241,7 @@ async fn unreachable_servers_count_every_message_as_an_error() {
     let addr = listener.local_addr().unwrap().to_string();
     drop(listener);
     let report = load(&[&addr, "--messages", "5", "--connections", "2"]).await;
-    assert_eq!((report.sent, report.errors), (0, 5), "{report}");
+    assert_eq!((report.stats.sent, report.stats.errors), (0, 5), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,8 +260,8 @@ async fn duration_stops_early() {
     ])
     .await;
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(report.sent > 0 && report.sent < 100_000_000);
-    assert_eq!(report.errors, 0, "{report}");
+    assert!(report.stats.sent > 0 && report.stats.sent < 100_000_000);
+    assert_eq!(report.stats.errors, 0, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,7 +279,7 @@ async fn starttls_with_any_certificate_and_with_a_ca() {
         "--pipelining",
     ])
     .await;
-    assert_eq!((report.sent, report.errors), (6, 0), "{report}");
+    assert_eq!((report.stats.sent, report.stats.errors), (6, 0), "{report}");
 
     let dir = std::env::temp_dir().join(format!("mtakit-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -292,7 +297,7 @@ async fn starttls_with_any_certificate_and_with_a_ca() {
         &ca,
     ])
     .await;
-    assert_eq!((report.sent, report.errors), (4, 0), "{report}");
+    assert_eq!((report.stats.sent, report.stats.errors), (4, 0), "{report}");
 
     // A CA that did not sign the server's certificate fails every session.
     let other = mtakit::tls::TestPki::new(&["localhost"]);
@@ -308,9 +313,10 @@ async fn starttls_with_any_certificate_and_with_a_ca() {
         &ca,
     ])
     .await;
-    assert_eq!((report.sent, report.errors), (0, 2), "{report}");
+    assert_eq!((report.stats.sent, report.stats.errors), (0, 2), "{report}");
     assert!(
         report
+            .stats
             .error_kinds
             .keys()
             .any(|k| k.starts_with("TLS handshake")),
