@@ -1,0 +1,82 @@
+//! The `mtakit` command as a library: `mtakit serve`, the development mail
+//! server, and `mtakit load`, the load generator. The binary (`main.rs`)
+//! only calls [`main`].
+//!
+//! ```text
+//! mtakit serve                          # print every message on stdout
+//! mtakit serve --maildir ./mail         # store messages in a Maildir
+//! mtakit serve --listen 127.0.0.1:0     # pick a free port; see stderr
+//! ```
+//!
+//! [`main`] parses the arguments, sets up logging and hands over to the
+//! `serve` module; `cli` declares the arguments and `output` the sinks.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use tracing_subscriber::EnvFilter;
+
+mod cli;
+mod http;
+mod load;
+mod output;
+mod parts;
+mod ports;
+mod relay;
+mod serve;
+mod setup;
+
+use cli::{Cli, Command};
+
+/// Runs the `mtakit` command with the process arguments and returns its
+/// exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Command::Serve(ref args) => args,
+        Command::Load(args) => {
+            init_logging();
+            return load::main(args);
+        }
+    };
+    match args.check() {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("mtakit: warning: {warning}");
+            }
+        }
+        Err(message) => {
+            let mut command = Cli::command();
+            command.build();
+            let serve = command
+                .find_subcommand_mut("serve")
+                .expect("the serve subcommand");
+            serve.error(ErrorKind::ArgumentConflict, message).exit();
+        }
+    }
+    init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Load(_) => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mtakit: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr at `info` unless `RUST_LOG` says otherwise; stdout is
+/// reserved for printed messages.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
