@@ -446,3 +446,37 @@ async fn auth_after_lhlo() {
         .await
         .assert_code(235);
 }
+
+/// A refusal at the end of DATA (here: too big, and NUL) gets one reply per
+/// recipient, so that a client pipelining QUIT reads the `221` as QUIT's
+/// reply and not as the second recipient's result (interop D1: Postfix and
+/// Exim logged `status=sent` for mail that was never stored).
+#[tokio::test]
+async fn a_refused_message_gets_one_reply_per_recipient_before_a_pipelined_quit() {
+    let bodies: [(&[u8], u16); 2] = [(&[b'x'; 3000], 552), (b"a\0b", 554)];
+    for (body, code) in bodies {
+        let sink = Mailboxes::default();
+        let limits = mtakit::proto::Limits {
+            max_message_size: 2000,
+            ..Default::default()
+        };
+        let server = Server::builder()
+            .hostname("lmtp.test")
+            .lmtp(true)
+            .limits(limits)
+            .sink(sink.clone())
+            .build();
+        let (addr, _stop, _task) = serve_tcp(server).await;
+        let mut c = connect_greeted(addr, WAIT).await;
+        let mut session = b"LHLO client.test\r\nMAIL FROM:<s@example.com>\r\n\
+              RCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+            .to_vec();
+        session.extend_from_slice(body);
+        session.extend_from_slice(b"\r\n.\r\nQUIT\r\n");
+        send(&mut c, &session, WAIT).await;
+        let got = replies(&mut c, 7, WAIT).await;
+        assert_eq!(codes(&got), [250, 250, 250, 250, 354, code, code]);
+        assert_eq!(codes(&replies(&mut c, 1, WAIT).await), [221]);
+        assert!(sink.delivered().is_empty());
+    }
+}

@@ -61,8 +61,14 @@ impl Session {
                 self.end_of_data(outcome);
             }
         } else if chunks.is_oversized() {
-            self.end_transaction();
-            self.reply(r::TOO_BIG);
+            if self.config.lmtp {
+                // The transaction stays open and drains: a pipelined
+                // `BDAT … LAST` still gets one reply per recipient.
+                self.reply(r::TOO_BIG);
+            } else {
+                self.end_transaction();
+                self.reply(r::TOO_BIG);
+            }
         } else {
             let text = format!("{} octets received", chunks.size());
             self.reply(Reply::owned(

@@ -33,11 +33,10 @@ impl Session {
             None
         };
         if let Some(reply) = refusal {
-            self.end_transaction();
-            return self.reply(reply);
+            return self.refuse_message(reply);
         }
         let Some(envelope) = self.info.envelope.clone() else {
-            return self.reply(r::POLICY_ERROR);
+            return self.refuse_message(r::POLICY_ERROR);
         };
         let findings = self.findings(&envelope, &outcome.stats);
         self.awaiting = Some(Awaiting::Deliver {
@@ -49,6 +48,28 @@ impl Session {
             stats: outcome.stats,
             findings,
         }));
+    }
+
+    /// Refuses the message at its end and ends the transaction: one reply,
+    /// or in LMTP one per accepted recipient (RFC 2033 §4.2), so that a
+    /// client never reads a later reply (say the `221` to a pipelined QUIT)
+    /// as a recipient's result.
+    pub(crate) fn refuse_message(&mut self, reply: crate::reply::Reply) {
+        let each = self.replies_at_end_of_data();
+        self.end_transaction();
+        for _ in 1..each {
+            self.reply(reply.clone());
+        }
+        self.reply(reply);
+    }
+
+    /// How many replies the end of the message gets: one per accepted
+    /// recipient in LMTP, otherwise one.
+    pub(crate) fn replies_at_end_of_data(&self) -> usize {
+        match &self.info.envelope {
+            Some(envelope) if self.config.lmtp => envelope.recipients.len().max(1),
+            _ => 1,
+        }
     }
 
     /// Conformance mode: accept and record instead of refusing.

@@ -128,6 +128,10 @@ impl Session {
             }
             Command::Data => match &self.info.envelope {
                 None => self.error(r::bad_sequence(&verb_text, "send MAIL and RCPT first")),
+                // RFC 2033 §4.2: in LMTP, DATA without a recipient is a 503.
+                Some(e) if e.recipients.is_empty() && self.config.lmtp => {
+                    self.error(r::LMTP_NO_RECIPIENTS);
+                }
                 Some(e) if e.recipients.is_empty() => self.error(r::NO_RECIPIENTS),
                 Some(_) if self.chunks.is_some() => {
                     self.error(r::bad_sequence(&verb_text, "BDAT transfer in progress"));
@@ -317,7 +321,16 @@ impl Session {
                     });
                     self.start_chunk(size, last);
                 } else {
-                    self.reply(or(r::DENIED));
+                    // In LMTP, `BDAT … LAST` is the end of the message: its
+                    // refusal is repeated for each recipient, like any other.
+                    let each = if last {
+                        self.replies_at_end_of_data()
+                    } else {
+                        1
+                    };
+                    for _ in 0..each {
+                        self.reply(or(r::DENIED));
+                    }
                     self.discard_chunk(size);
                 }
             }

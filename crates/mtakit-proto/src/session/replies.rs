@@ -113,6 +113,11 @@ pub(crate) const NO_RECIPIENTS: Reply = Reply::fixed(
     Some(E::INVALID_COMMAND),
     "No valid recipients",
 );
+pub(crate) const LMTP_NO_RECIPIENTS: Reply = Reply::fixed(
+    C::BAD_SEQUENCE,
+    Some(E::INVALID_COMMAND),
+    "No valid recipients",
+);
 pub(crate) const LMTP_NEEDS_LHLO: Reply = Reply::fixed(
     C::SYNTAX_ERROR,
     Some(E::INVALID_COMMAND),
