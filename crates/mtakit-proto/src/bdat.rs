@@ -50,6 +50,19 @@ impl ChunkReceiver {
         self
     }
 
+    /// Octets of memory the stored content holds now (its capacity), for
+    /// a server's budget of content in flight.
+    pub fn held(&self) -> usize {
+        self.content.capacity()
+    }
+
+    /// Stops storing: what is stored so far is freed, and the rest is
+    /// counted and checked only, as with `counting_only`.
+    pub fn stop_storing(&mut self) {
+        self.keep = false;
+        self.content = Vec::new();
+    }
+
     /// Starts a chunk of `size` octets.
     pub fn begin_chunk(&mut self, size: u64) {
         self.remaining = size;

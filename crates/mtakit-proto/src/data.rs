@@ -344,6 +344,19 @@ impl DataReceiver {
         self
     }
 
+    /// Octets of memory the stored content holds now (its capacity), for
+    /// a server's budget of content in flight.
+    pub fn held(&self) -> usize {
+        self.content.capacity()
+    }
+
+    /// Stops storing: what is stored so far is freed, and the rest is
+    /// counted and checked only, as with `counting_only`.
+    pub fn stop_storing(&mut self) {
+        self.keep = false;
+        self.content = Vec::new();
+    }
+
     /// Appends `bytes` to the content, or drains them once over the limit.
     fn store(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {

@@ -94,7 +94,12 @@ fn every_refusal_after_data_gets_one_reply_per_recipient() {
             let mut h = Harness::with_config(lmtp());
             envelope(&mut h, n);
             let got = data_then_quit(&mut h, &case.content);
-            assert_eq!(got, expected(case.code, n), "{} with {n} recipients", case.name);
+            assert_eq!(
+                got,
+                expected(case.code, n),
+                "{} with {n} recipients",
+                case.name
+            );
             assert!(h.delivered().is_empty(), "{}", case.name);
         }
     }
@@ -109,7 +114,12 @@ fn every_refusal_after_bdat_last_gets_one_reply_per_recipient() {
             let mut h = Harness::with_config(lmtp());
             envelope(&mut h, n);
             let got = bdat_then_quit(&mut h, &case.content);
-            assert_eq!(got, expected(case.code, n), "{} with {n} recipients", case.name);
+            assert_eq!(
+                got,
+                expected(case.code, n),
+                "{} with {n} recipients",
+                case.name
+            );
             assert!(h.delivered().is_empty(), "{}", case.name);
         }
     }

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::auth::{AuthResult, Authenticator};
+use crate::budget::Reservation;
 use crate::error::ConnectionError;
 use crate::message::Message;
 use crate::observe::{Entry, Recorder};
@@ -25,6 +26,17 @@ use crate::tls::tls_info;
 /// The size of each thread's read buffer, and so the most one read takes
 /// from the socket.
 const READ_SIZE: usize = 64 * 1024;
+
+/// Replies waiting to be sent beyond which the driver stops handling
+/// input and writes them first. A client that pipelines commands and never
+/// reads the replies (18 times as many octets for `HELP`) thus holds at
+/// most this much of the server's memory, as with Postfix's lock-step
+/// flush.
+pub(crate) const UNSENT_REPLIES_MAX: usize = 16 * 1024;
+
+/// The reply buffer's capacity kept after a flush; a larger one (after a
+/// burst) is freed.
+const UNSENT_REPLIES_KEEP: usize = 4 * 1024;
 
 thread_local! {
     /// The buffer every connection on this thread reads into. A read takes
@@ -84,6 +96,8 @@ struct Driver<P, A, S> {
     recorder: Option<Box<Recorder>>,
     /// The client closed its side first.
     peer_gone: bool,
+    /// This connection's share of the server's content budget.
+    reservation: Reservation,
 }
 
 /// Drives one connection to its end; with `implicit_tls`, the TLS
@@ -214,14 +228,17 @@ where
         };
         if pace.is_some() {
             write.await?;
-            self.out.clear();
-            return Ok(());
-        }
-        match tokio::time::timeout(wait, write).await {
-            Ok(result) => result?,
-            Err(_) => return Err(ConnectionError::WriteTimeout),
+        } else {
+            match tokio::time::timeout(wait, write).await {
+                Ok(result) => result?,
+                Err(_) => return Err(ConnectionError::WriteTimeout),
+            }
         }
         self.out.clear();
+        if self.out.capacity() > UNSENT_REPLIES_KEEP {
+            // After a burst: an idle connection keeps no large buffer.
+            self.out = Vec::new();
+        }
         Ok(())
     }
 
@@ -241,11 +258,13 @@ where
             session.shutdown();
         }
         Self {
+            reservation: Reservation::new(shared.content_budget.clone()),
             shared,
             session,
             shutdown,
             draining,
-            // Grows to the largest batch of replies; empty until then.
+            // Grows with a batch of replies, up to about
+            // UNSENT_REPLIES_MAX, and is freed again after a large one.
             out: Vec::new(),
             recorder,
             peer_gone: false,
@@ -319,6 +338,9 @@ where
                             recorder.reply(&reply);
                         }
                         reply.write_to(&mut self.out);
+                        if self.out.len() >= UNSENT_REPLIES_MAX {
+                            self.flush(io).await?;
+                        }
                     }
                     Event::Command(line) => {
                         if let Some(recorder) = self.recorder.as_mut() {
@@ -351,6 +373,8 @@ where
                             self.session.decide(verdict)
                         };
                         decided.map_err(ConnectionError::internal)?;
+                        // The content was held until the sink answered.
+                        self.reservation.release_to(self.session.content_held());
                     }
                     Event::StartTls => {
                         self.flush(io).await?;
@@ -387,6 +411,7 @@ where
                         return Ok(Outcome::Closed);
                     }
                     Ok(Ok(n)) => {
+                        self.reservation.track(&mut self.session);
                         if kind == TimeoutKind::DataBlock {
                             deadline = Some((kind, data_deadline(limits, until, n)));
                         }

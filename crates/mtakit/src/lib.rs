@@ -87,6 +87,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod budget;
 pub mod docs;
 mod driver;
 mod error;
@@ -104,6 +105,7 @@ pub mod tls;
 pub use mtakit_proto as proto;
 
 pub use auth::{AuthFn, AuthResult, Authenticator, NoAuth, UserTable, auth_fn};
+pub use budget::DEFAULT_CONTENT_IN_FLIGHT;
 pub use error::{ConnectionError, ServerError};
 pub use message::Message;
 pub use mtakit_proto::{Limits, Reply, Verdict};

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::auth::{Authenticator, NoAuth};
+use crate::budget::{ContentBudget, DEFAULT_CONTENT_IN_FLIGHT};
 use crate::driver::drive;
 use crate::error::{ConnectionError, ServerError};
 use crate::observe::{ObserverHandle, SessionObserver};
@@ -32,6 +33,8 @@ pub(crate) struct Shared<P, A, S> {
     pub(crate) tls: Option<Arc<ServerConfig>>,
     pub(crate) proxy_from: Vec<Cidr>,
     pub(crate) observer: Option<ObserverHandle>,
+    /// Message content held by all sessions together.
+    pub(crate) content_budget: Arc<ContentBudget>,
     shutdown_timeout: Duration,
     /// Open connections, in total (over every listener) and per IP.
     connections: Mutex<Connections>,
@@ -87,6 +90,7 @@ impl Server {
                 proxy_from: Vec::new(),
                 observer: None,
                 shutdown_timeout: Duration::from_secs(30),
+                content_in_flight: DEFAULT_CONTENT_IN_FLIGHT,
             },
             policy: AcceptAll,
             authenticator: NoAuth,
@@ -109,6 +113,7 @@ struct Options {
     proxy_from: Vec<Cidr>,
     observer: Option<ObserverHandle>,
     shutdown_timeout: Duration,
+    content_in_flight: usize,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -198,6 +203,16 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         self
     }
 
+    /// The most message content all sessions together may hold in memory
+    /// while it arrives, in octets. A message whose content would overrun
+    /// it is drained instead of stored and gets `452 4.3.1` at its end, so
+    /// the client retries later; other sessions go on. Default
+    /// [`DEFAULT_CONTENT_IN_FLIGHT`] (512 MiB).
+    pub fn max_content_in_flight(mut self, octets: usize) -> Self {
+        self.options.content_in_flight = octets;
+        self
+    }
+
     /// The policy deciding each command.
     pub fn policy<P2: Policy>(self, policy: P2) -> Builder<P2, A, S> {
         Builder {
@@ -255,6 +270,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
                 tls: o.tls,
                 proxy_from: o.proxy_from,
                 observer: o.observer,
+                content_budget: Arc::new(ContentBudget::new(o.content_in_flight)),
                 shutdown_timeout: o.shutdown_timeout,
                 connections: Mutex::new(Connections::default()),
             }),

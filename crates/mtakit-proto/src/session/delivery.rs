@@ -4,7 +4,7 @@ use crate::data::DataOutcome;
 use crate::findings::Finding;
 use crate::session::event::{Event, Transaction, Verdict};
 use crate::session::info::Envelope;
-use crate::session::machine::{Awaiting, Phase, Session};
+use crate::session::machine::{Awaiting, Mode, Phase, Session};
 use crate::session::replies as r;
 
 impl Session {
@@ -18,7 +18,9 @@ impl Session {
             .envelope
             .as_ref()
             .is_some_and(|e| e.mail_params.body == Some(crate::params::Body::BinaryMime));
-        let refusal = if outcome.oversized || outcome.size > self.info.max_message_size {
+        let refusal = if let Some(reply) = self.content_refusal.take() {
+            Some(reply)
+        } else if outcome.oversized || outcome.size > self.info.max_message_size {
             Some(r::TOO_BIG)
         } else if outcome.line_too_long {
             Some(r::LINE_TOO_LONG)
@@ -72,6 +74,39 @@ impl Session {
         }
     }
 
+    /// Octets of message content the session holds in memory now: the
+    /// DATA or BDAT content received so far. A server keeps the sum over
+    /// its sessions within a budget with [`drop_content`](Self::drop_content).
+    pub fn content_held(&self) -> usize {
+        match (&self.mode, &self.chunks) {
+            (Mode::Data(receiver), _) => receiver.held(),
+            (_, Some(chunks)) => chunks.held(),
+            _ => 0,
+        }
+    }
+
+    /// Drops the content of the message in progress and drains the rest
+    /// of it: the end of the message then gets `reply` (once per recipient
+    /// in LMTP), for example `452 4.3.1` when the server's memory budget
+    /// for content in flight is spent. Nothing is delivered. Does nothing
+    /// outside DATA and BDAT.
+    pub fn drop_content(&mut self, reply: crate::reply::Reply) {
+        let dropped = match (&mut self.mode, &mut self.chunks) {
+            (Mode::Data(receiver), _) => {
+                receiver.stop_storing();
+                true
+            }
+            (_, Some(chunks)) => {
+                chunks.stop_storing();
+                true
+            }
+            _ => false,
+        };
+        if dropped {
+            self.content_refusal = Some(reply);
+        }
+    }
+
     /// Conformance mode: accept and record instead of refusing.
     pub(crate) fn recording(&self) -> bool {
         self.config.limits.line_endings == crate::limits::LineEndingPolicy::Record
@@ -119,6 +154,7 @@ impl Session {
 
     pub(crate) fn end_transaction(&mut self) {
         self.info.envelope = None;
+        self.content_refusal = None;
         self.info.utf8_without_smtputf8 = false;
         self.chunks = None;
         if self.phase == Phase::Mail {

@@ -65,6 +65,9 @@ pub struct Session {
     /// The BDAT chunks of the transaction in progress, after its first
     /// BDAT was accepted.
     pub(crate) chunks: Option<ChunkReceiver>,
+    /// Set by [`Session::drop_content`]: the reply the message in
+    /// progress gets at its end.
+    pub(crate) content_refusal: Option<Reply>,
 }
 
 /// Where the session is in the SMTP dialogue (RFC 5321 §4.1.4).
@@ -198,6 +201,7 @@ impl Session {
             errors: 0,
             auth_failures: 0,
             chunks: None,
+            content_refusal: None,
         }
     }
 
