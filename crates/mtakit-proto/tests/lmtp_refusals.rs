@@ -200,6 +200,14 @@ fn lmtp_data_without_an_accepted_recipient_is_503() {
 }
 
 #[test]
+fn the_greeting_names_the_protocol() {
+    let mut h = Harness::with_config(lmtp());
+    assert_eq!(h.greeting().text(), "localhost LMTP mtakit");
+    let mut h = Harness::with_config(config());
+    assert_eq!(h.greeting().text(), "localhost ESMTP mtakit");
+}
+
+#[test]
 fn smtp_data_without_a_recipient_stays_554() {
     let mut h = Harness::with_config(config());
     h.greeting();

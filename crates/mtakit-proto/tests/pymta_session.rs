@@ -80,7 +80,9 @@ fn basic_new_connection() {
     assert_eq!(h.replies().len(), 1);
     let greeting = h.greeting();
     assert_eq!(code(&greeting), 220);
-    assert_eq!(greeting.text(), "localhost Hello 127.0.0.1");
+    // pymta says `localhost Hello 127.0.0.1`; mtakit names the protocol
+    // so that scanners recognise it (interop D4).
+    assert_eq!(greeting.text(), "localhost ESMTP mtakit");
     let quit = h.send("QUIT");
     assert_eq!(code(&quit), 221);
     assert_eq!(quit.text(), "localhost closing connection");

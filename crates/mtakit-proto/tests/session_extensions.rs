@@ -488,3 +488,40 @@ fn content_can_be_counted_and_checked_without_being_kept() {
     assert!(h.delivered()[1].data.is_empty());
     assert_eq!(h.delivered()[1].stats.longest_line, 3);
 }
+
+// ------------------------------------------------- consistent extensions
+
+/// With 8BITMIME off, SMTPUTF8 and BINARYMIME are neither advertised nor
+/// accepted (interop D2: Postfix saw SMTPUTF8 without 8BITMIME, sent
+/// `BODY=8BITMIME` anyway and bounced the message and its bounce).
+#[test]
+fn without_8bitmime_neither_smtputf8_nor_binarymime_is_offered_or_accepted() {
+    let mut c = config();
+    c.extensions.eight_bit_mime = false;
+    let mut h = Harness::with_config(c);
+    h.greeting();
+    let ehlo: Vec<String> = h.send("EHLO c").lines().map(str::to_owned).collect();
+    for gone in ["8BITMIME", "SMTPUTF8", "BINARYMIME"] {
+        assert!(!ehlo.iter().any(|l| l == gone), "{gone} in {ehlo:?}");
+    }
+    assert!(ehlo.iter().any(|l| l == "CHUNKING"));
+    for mail in [
+        "MAIL FROM:<a@a.test> SMTPUTF8",
+        "MAIL FROM:<a@a.test> BODY=BINARYMIME",
+        "MAIL FROM:<a@a.test> BODY=8BITMIME",
+    ] {
+        assert_eq!(h.send(mail).code().get(), 555, "{mail}");
+    }
+    assert_eq!(h.send("MAIL FROM:<a@a.test>").code().get(), 250);
+}
+
+#[test]
+fn extensions_set_by_a_policy_are_made_consistent_too() {
+    let mut h = Harness::with_config(config());
+    h.greeting();
+    let mut ext = Extensions::default();
+    ext.chunking = false;
+    h.session().set_extensions(ext);
+    assert!(!h.session().extensions().binarymime);
+    assert!(h.session().extensions().smtputf8);
+}

@@ -312,7 +312,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
     /// wr.write_all(b"QUIT\r\n").await?;
     /// let mut text = String::new();
     /// rd.read_to_string(&mut text).await?;
-    /// assert_eq!(text, "220 localhost Hello 192.0.2.1\r\n221 localhost closing connection\r\n");
+    /// assert_eq!(text, "220 localhost ESMTP mtakit\r\n221 localhost closing connection\r\n");
     /// task.await??;
     /// # Ok(()) }
     /// ```

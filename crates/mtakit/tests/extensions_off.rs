@@ -95,8 +95,11 @@ const CASES: &[Case] = &[
     Case {
         name: "8bitmime",
         off: |e| e.eight_bit_mime = false,
-        hidden: &["8BITMIME"],
+        // SMTPUTF8 needs 8BITMIME (RFC 6531 §3.1), BINARYMIME needs BODY=.
+        hidden: &["8BITMIME", "SMTPUTF8", "BINARYMIME"],
         steps: &[
+            ("MAIL FROM:<a@example.com> SMTPUTF8", 555),
+            ("MAIL FROM:<a@example.com> BODY=BINARYMIME", 555),
             ("MAIL FROM:<a@example.com> BODY=8BITMIME", 555),
             ("MAIL FROM:<a@example.com> BODY=7BIT", 555),
             ("MAIL FROM:<a@example.com>", 250),

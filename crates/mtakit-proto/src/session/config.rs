@@ -66,6 +66,34 @@ impl Default for Extensions {
     }
 }
 
+impl Extensions {
+    /// These extensions with the ones that depend on a switched-off
+    /// extension switched off too, so that what is advertised is what is
+    /// accepted: `SMTPUTF8` needs `8BITMIME` (RFC 6531 §3.1), and
+    /// `BINARYMIME` needs `BODY=`, i.e. `8BITMIME`, and `CHUNKING`
+    /// (RFC 3030 §3). A session applies this to whatever it is given.
+    ///
+    /// ```
+    /// use mtakit_proto::Extensions;
+    ///
+    /// let mut ext = Extensions::default();
+    /// ext.eight_bit_mime = false;
+    /// let ext = ext.consistent();
+    /// assert!(!ext.smtputf8 && !ext.binarymime);
+    /// ```
+    #[must_use]
+    pub fn consistent(mut self) -> Self {
+        if !self.eight_bit_mime {
+            self.smtputf8 = false;
+            self.binarymime = false;
+        }
+        if !self.chunking {
+            self.binarymime = false;
+        }
+        self
+    }
+}
+
 /// The configuration shared by every session of a server.
 ///
 /// ```

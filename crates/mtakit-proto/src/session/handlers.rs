@@ -244,7 +244,7 @@ impl Session {
         match awaiting {
             Awaiting::Connect => {
                 if accept {
-                    let greeting = r::greeting(&self.host, &self.info.peer.ip().to_string());
+                    let greeting = r::greeting(&self.host, self.config.lmtp);
                     self.phase = Phase::Greeted;
                     self.reply(or(greeting));
                 } else {

@@ -39,7 +39,7 @@ use crate::session::replies as r;
 /// }
 /// assert_eq!(
 ///     String::from_utf8(wire)?,
-///     "220 localhost Hello 127.0.0.1\r\n250 localhost\r\n221 localhost closing connection\r\n"
+///     "220 localhost ESMTP mtakit\r\n250 localhost\r\n221 localhost closing connection\r\n"
 /// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -186,7 +186,7 @@ impl Session {
             utf8_without_smtputf8: false,
         };
         Self {
-            extensions: config.extensions.clone(),
+            extensions: config.extensions.clone().consistent(),
             config,
             host,
             info,
@@ -343,9 +343,9 @@ impl Session {
     }
 
     /// Replaces the extensions advertised from now on (e.g. while a HELO
-    /// decision is pending).
+    /// decision is pending), made [`consistent`](Extensions::consistent).
     pub fn set_extensions(&mut self, extensions: Extensions) {
-        self.extensions = extensions;
+        self.extensions = extensions.consistent();
     }
 
     /// The extensions in force.

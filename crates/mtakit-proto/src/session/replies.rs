@@ -183,9 +183,12 @@ pub(crate) fn bad_sequence(verb: &str, hint: &str) -> Reply {
     )
 }
 
-/// `220 <host> Hello <ip>`, pymta's greeting.
-pub(crate) fn greeting(host: &str, peer_ip: &str) -> Reply {
-    Reply::owned(C::SERVICE_READY, None, format!("{host} Hello {peer_ip}"))
+/// `220 <host> ESMTP mtakit` (or `LMTP`): the protocol name after the
+/// host, as Postfix and Exim put it, so that scanners and clients that
+/// look for it recognise the service (pymta said `Hello <ip>` instead).
+pub(crate) fn greeting(host: &str, lmtp: bool) -> Reply {
+    let protocol = if lmtp { "LMTP" } else { "ESMTP" };
+    Reply::owned(C::SERVICE_READY, None, format!("{host} {protocol} mtakit"))
 }
 
 /// `221 <host> closing connection`.
