@@ -361,6 +361,9 @@ where
                     }
                     Event::Deliver(transaction) => {
                         let (mut verdicts, id) = deliver(&shared, &self.session, transaction).await;
+                        for verdict in &mut verdicts {
+                            queued_as(verdict, &id);
+                        }
                         if let Some(recorder) = self.recorder.as_mut()
                             && verdicts.iter().any(Verdict::is_accept)
                         {
@@ -566,6 +569,25 @@ where
         })
         .collect();
     (verdicts, id)
+}
+
+/// Gives an accepted message's default reply its id, as Postfix does:
+/// `250 2.0.0 Ok: queued as ID`, so that a client's log line can be matched
+/// with the server's log, Maildir file and API entry.
+fn queued_as(verdict: &mut Verdict, id: &str) {
+    if !verdict.is_accept() || verdict.reply().is_some() {
+        return;
+    }
+    let text = format!("Ok: queued as {id}");
+    let Ok(reply) = mtakit_proto::Reply::new(250, mtakit_proto::EnhancedCode::new(2, 0, 0), text)
+    else {
+        return;
+    };
+    let closes = verdict.closes();
+    *verdict = Verdict::accept_with(reply);
+    if closes {
+        *verdict = verdict.clone().and_close();
+    }
 }
 
 /// Polls a future, turning a panic into `Err(())`.

@@ -211,9 +211,7 @@ async fn proxied_message(header: &[u8], peer: &str, local: &str) {
     let greeting = c.reply().await;
     let peer: SocketAddr = peer.parse().unwrap();
     let local: SocketAddr = local.parse().unwrap();
-    greeting
-        .assert_code(220)
-        .assert_contains(&peer.ip().to_string());
+    greeting.assert_code(220);
     c.send_message("proxied").await;
     let messages = timeout(WAIT, server.sink.wait_for_async(1, WAIT))
         .await
@@ -266,10 +264,7 @@ async fn v2_local_and_v1_unknown_keep_the_real_peer() {
         let mut c = connect(server.addr).await;
         let real = c.io.local_addr().unwrap();
         c.send(&header).await;
-        c.reply()
-            .await
-            .assert_code(220)
-            .assert_contains("127.0.0.1");
+        c.reply().await.assert_code(220);
         c.send_message("local").await;
         assert_eq!(server.recorder.peers().last(), Some(&real));
         assert_eq!(server.recorder.locals().last(), Some(&server.addr));
@@ -380,10 +375,7 @@ async fn untrusted_source_gets_proxy_as_an_smtp_command() {
     let mut c = connect(server.addr).await;
     let real = c.io.local_addr().unwrap();
     // No header is expected: the greeting comes at once.
-    c.reply()
-        .await
-        .assert_code(220)
-        .assert_contains("127.0.0.1");
+    c.reply().await.assert_code(220);
     c.command("PROXY TCP4 192.0.2.10 198.51.100.1 56324 25")
         .await
         .assert_code(500);
@@ -411,10 +403,7 @@ async fn header_then_implicit_tls() {
         .expect("handshake timed out")
         .expect("handshake");
     let mut c = Wire::new(tls);
-    c.reply()
-        .await
-        .assert_code(220)
-        .assert_contains("192.0.2.99");
+    c.reply().await.assert_code(220);
     c.send_message("tls").await;
     let messages = server.sink.wait_for_async(1, WAIT).await.unwrap();
     assert_eq!(messages[0].peer(), "192.0.2.99:4321".parse().unwrap());

@@ -100,9 +100,6 @@ async fn a_v2_header_split_across_writes_works() {
     let mut rest = &got[..];
     let mut codes = Vec::new();
     while let Some((reply, used)) = Reply::parse(rest).expect("well-formed reply") {
-        if codes.is_empty() {
-            reply.assert_contains("198.51.100.3");
-        }
         codes.push(reply.code().get());
         rest = &rest[used..];
     }

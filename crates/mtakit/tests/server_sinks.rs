@@ -303,3 +303,26 @@ async fn sink_has_the_message_when_the_client_gets_250() {
     })
     .await;
 }
+
+/// The final `250` names the message id, as Postfix's `queued as` does, and
+/// it is the id the sink got (interop D9): a client's log line can be
+/// matched with the stored message.
+#[tokio::test]
+async fn the_final_reply_names_the_message_id() {
+    bounded(async {
+        let sink = MemorySink::new();
+        let server = start(sink.clone()).await;
+        let mut c = connect_greeted(server.addr, Duration::from_secs(5)).await;
+        c.ehlo("client.test").await.expect("ehlo");
+        c.mail_from("<a@a.test>").await.expect("mail");
+        c.rcpt_to("<b@b.test>").await.expect("rcpt");
+        let reply = c.data(b"Subject: id\r\n\r\nhi\r\n").await.expect("reply");
+        reply.assert_code(250).assert_enhanced("2.0.0");
+        let messages = sink
+            .wait_for_async(1, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(reply.text(), format!("Ok: queued as {}", messages[0].id()));
+    })
+    .await;
+}
