@@ -8,7 +8,6 @@ mod support;
 use std::time::Duration;
 
 use mtakit::proto::Reply;
-use mtakit::test_util::ReplyExt;
 use mtakit::{Limits, MemorySink, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
