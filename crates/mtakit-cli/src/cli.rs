@@ -194,6 +194,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, help_heading = "AUTH")]
     pub(crate) allow_insecure_auth: bool,
 
+    /// Refuse MAIL with 530 5.7.0 until the client has authenticated, so
+    /// that a client that skips or botches AUTH fails its tests. Needs
+    /// --auth.
+    #[arg(long, requires = "users", help_heading = "AUTH")]
+    pub(crate) require_auth: bool,
+
     /// Largest message accepted, advertised in SIZE; larger ones get 552
     /// [default: 10485760].
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]

@@ -37,14 +37,15 @@ impl Authenticator for Auth {
     }
 
     /// The password, or for the OAuth mechanisms the bearer token, is
-    /// checked against the user's password.
+    /// checked against the user's password; an authzid other than the
+    /// user is refused ([`UserTable::verify`]).
     fn authenticate(
         &self,
         credentials: &Credentials,
         _: &SessionInfo,
     ) -> impl Future<Output = AuthResult> + Send {
         let ok = match self {
-            Auth::Users(users) => users.check(credentials.username(), credentials.password()),
+            Auth::Users(users) => users.verify(credentials),
             Auth::Disabled => false,
         };
         if !ok {

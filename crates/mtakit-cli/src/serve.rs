@@ -90,6 +90,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         .extensions(extensions(&args))
         .allow_insecure_auth(args.allow_insecure_auth)
         .require_tls(args.require_tls)
+        .require_auth(args.require_auth)
         .lmtp(args.lmtp)
         .proxy_protocol_from(args.proxy_protocol_from.iter().copied())
         .policy(plan.clone());

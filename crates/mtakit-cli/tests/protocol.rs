@@ -236,3 +236,33 @@ fn flag_values_that_break_the_rfc_are_usage_errors() {
         assert_eq!(status.code(), Some(2), "{flag}: {text}");
     }
 }
+
+/// `--require-auth`: MAIL before a successful AUTH gets `530 5.7.0`, also
+/// after a failed AUTH (redteam §14, interop D3).
+#[test]
+fn require_auth_refuses_mail_until_auth_succeeds() {
+    let daemon = Daemon::start(&[
+        "--auth",
+        "alice:secret",
+        "--allow-insecure-auth",
+        "--require-auth",
+    ]);
+    let mut smtp = Smtp::connect(daemon.addr);
+    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
+    let (code, lines) = smtp.cmd("MAIL FROM:<a@example.com>");
+    assert_eq!(code, 530, "{lines:?}");
+    assert!(lines[0].starts_with("5.7.0"), "{lines:?}");
+    let wrong = base64(b"\0alice\0wrong");
+    assert_eq!(smtp.cmd(&format!("AUTH PLAIN {wrong}")).0, 535);
+    assert_eq!(smtp.cmd("MAIL FROM:<a@example.com>").0, 530);
+    let right = base64(b"\0alice\0secret");
+    assert_eq!(smtp.cmd(&format!("AUTH PLAIN {right}")).0, 235);
+    assert_eq!(smtp.cmd("MAIL FROM:<a@example.com>").0, 250);
+}
+
+#[test]
+fn require_auth_needs_auth() {
+    let (status, stderr) = run_to_exit(&["serve", "--require-auth"]);
+    assert!(!status.success());
+    assert!(stderr.contains("--auth"), "{stderr}");
+}

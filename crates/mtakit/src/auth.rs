@@ -36,7 +36,10 @@ pub trait Authenticator: Send + Sync + 'static {
         vec![Mechanism::Plain, Mechanism::Login]
     }
 
-    /// Checks `credentials` for the client in `session`.
+    /// Checks `credentials` for the client in `session`. Accepting
+    /// credentials whose [`authzid`](Credentials::authzid) differs from the
+    /// username lets that user act as the authzid (RFC 4616 §2); refuse
+    /// them unless the user may. The session then records both.
     fn authenticate(
         &self,
         credentials: &Credentials,
@@ -103,6 +106,33 @@ impl UserTable {
             .get(username)
             .is_some_and(|p| constant_time_eq(p.as_bytes(), password.as_bytes()))
     }
+
+    /// True when the credentials' user exists with this password (or, for
+    /// XOAUTH2 and OAUTHBEARER, this bearer token) and asks to act as no one
+    /// else: an authzid other than the username is refused, since the
+    /// table grants no user the right to act as another (RFC 4616 §2).
+    ///
+    /// ```
+    /// use mtakit::UserTable;
+    /// use mtakit::proto::{Credentials, Mechanism};
+    ///
+    /// let users = UserTable::new().with_user("u", "p");
+    /// let plain = |authzid: Option<&str>| Credentials::Password {
+    ///     mechanism: Mechanism::Plain,
+    ///     authzid: authzid.map(str::to_owned),
+    ///     username: "u".to_owned(),
+    ///     password: "p".to_owned(),
+    /// };
+    /// assert!(users.verify(&plain(None)));
+    /// assert!(users.verify(&plain(Some("u"))));
+    /// assert!(!users.verify(&plain(Some("admin"))));
+    /// ```
+    pub fn verify(&self, credentials: &Credentials) -> bool {
+        let own = credentials
+            .authzid()
+            .is_none_or(|authzid| authzid.is_empty() || authzid == credentials.username());
+        own && self.check(credentials.username(), credentials.password())
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -135,10 +165,7 @@ impl Authenticator for UserTable {
         credentials: &Credentials,
         _: &SessionInfo,
     ) -> impl Future<Output = AuthResult> + Send {
-        ready(
-            self.check(credentials.username(), credentials.password())
-                .into(),
-        )
+        ready(self.verify(credentials).into())
     }
 }
 

@@ -132,3 +132,41 @@ async fn auth_over_plaintext_is_refused_unless_allowed() {
     })
     .await;
 }
+
+/// AUTH PLAIN with an authzid: `UserTable` lets a user act as no one else
+/// (RFC 4616 §2), so `admin\0alice\0secret` is refused and the session
+/// stays unauthenticated; `alice\0alice\0secret` is alice (redteam §14).
+#[tokio::test]
+async fn user_table_refuses_a_foreign_authzid() {
+    bounded(async {
+        let server = TestServer::builder()
+            .authenticator(mtakit::UserTable::new().with_user("alice", "secret"))
+            .start_async()
+            .await;
+        let mut client = connect(server.addr(), WAIT).await;
+        client.ehlo("client.test").await.expect("ehlo");
+        let token = |s: &[u8]| mtakit::proto::sasl::encode_base64(s);
+        client
+            .command(&format!("AUTH PLAIN {}", token(b"admin\0alice\0secret")))
+            .await
+            .expect("auth")
+            .assert_code(535);
+        client
+            .command(&format!("AUTH PLAIN {}", token(b"alice\0alice\0secret")))
+            .await
+            .expect("auth")
+            .assert_code(235);
+        client.mail_from("<a@a.test>").await.expect("mail");
+        client.rcpt_to("<b@b.test>").await.expect("rcpt");
+        client
+            .data(b"Subject: who\r\n\r\nx\r\n")
+            .await
+            .expect("data")
+            .assert_code(250);
+        let messages = server.wait_for_messages_async(1).await;
+        let auth = messages[0].auth().expect("authenticated");
+        assert_eq!(auth.username, "alice");
+        assert_eq!(auth.authzid.as_deref(), Some("alice"));
+    })
+    .await;
+}
