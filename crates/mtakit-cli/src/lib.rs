@@ -70,10 +70,21 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// rustls's logs are kept to errors unless `RUST_LOG` names rustls: it
+/// warns once per connection about harmless client behaviour (GnuTLS
+/// clients send an IP address as SNI, interop D7).
+const QUIET_RUSTLS: &str = "rustls=error";
+
 /// Logs go to stderr at `info` unless `RUST_LOG` says otherwise; stdout is
 /// reserved for printed messages.
 fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let wanted = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let directives = if wanted.contains("rustls") {
+        wanted
+    } else {
+        format!("{wanted},{QUIET_RUSTLS}")
+    };
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -182,3 +182,44 @@ fn tls_flag_errors() {
     assert!(text.contains("cannot load the TLS certificate"), "{text}");
     assert!(!text.contains("listening on"), "{text}");
 }
+
+/// A client that sends an IP address as SNI (GnuTLS clients such as msmtp
+/// do) is harmless; rustls's warning about it no longer reaches the log
+/// once per connection (interop D7). `openssl s_client` sends it.
+#[test]
+fn an_ip_address_as_sni_is_not_logged_as_a_warning() {
+    let Ok(status) = std::process::Command::new("openssl")
+        .arg("version")
+        .status()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is needed for this test under CI"
+        );
+        eprintln!("skipping: no openssl");
+        return;
+    };
+    assert!(status.success());
+    let daemon = Daemon::start(&["--tls-self-signed", "--implicit-tls", "127.0.0.1:0"]);
+    let port = implicit_tls_port(&daemon);
+    let mut client = std::process::Command::new("openssl")
+        .args(["s_client", "-quiet", "-crlf", "-servername", "127.0.0.1"])
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_client");
+    {
+        use std::io::Write;
+        let mut stdin = client.stdin.take().unwrap();
+        stdin.write_all(b"QUIT\n").unwrap();
+    }
+    let out = client.wait_with_output().expect("s_client output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("220 ") && text.contains("221 "), "{text}");
+    let stderr = daemon.stderr();
+    assert!(!stderr.contains("SNI"), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}

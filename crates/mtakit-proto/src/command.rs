@@ -284,6 +284,36 @@ pub(crate) fn printable(bytes: &[u8], max: usize) -> String {
     s
 }
 
+/// Renders bytes for a transcript: valid UTF-8 is kept as text (so an
+/// SMTPUTF8 address reads `jörg@example.com`), while control characters,
+/// bidirectional formatting characters (which can make text read
+/// backwards) and invalid octets become `?`; cut to `max` characters with
+/// `...`.
+pub(crate) fn printable_utf8(bytes: &[u8], max: usize) -> String {
+    let mut s = String::new();
+    let mut shown = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if shown == max {
+                s.push_str("...");
+                return s;
+            }
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            s.push(if c.is_control() || bidi { '?' } else { c });
+            shown += 1;
+        }
+        for _ in chunk.invalid() {
+            if shown == max {
+                s.push_str("...");
+                return s;
+            }
+            s.push('?');
+            shown += 1;
+        }
+    }
+    s
+}
+
 /// A verb for a reply text, which quotes it: at most 32 characters, and
 /// no `"` of its own.
 fn quoted_verb(bytes: &[u8]) -> String {

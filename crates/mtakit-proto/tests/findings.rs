@@ -141,3 +141,25 @@ fn command_lines_are_recorded_for_transcripts_with_secrets_hidden() {
     h.send("EHLO client.test");
     assert!(h.commands().is_empty(), "off by default");
 }
+
+/// Transcripts show UTF-8 as UTF-8 (interop D6: `j??rg` before), and still
+/// hide controls, bidi overrides and invalid octets.
+#[test]
+fn transcripts_show_utf8_as_text() {
+    let mut c = SessionConfig::new("localhost");
+    c.record_commands = true;
+    let mut h = Harness::with_config(c);
+    h.greeting();
+    h.send("EHLO client.test");
+    h.send("MAIL FROM:<sénder@example.com> SMTPUTF8");
+    h.send("RCPT TO:<jörg@exämple.com>");
+    h.send_raw(b"NOOP \xe2\x80\xaegnp.exe \xff\x1b[2J\r\n");
+    assert_eq!(
+        &h.commands()[1..],
+        [
+            "MAIL FROM:<sénder@example.com> SMTPUTF8",
+            "RCPT TO:<jörg@exämple.com>",
+            "NOOP ?gnp.exe ??[2J",
+        ]
+    );
+}

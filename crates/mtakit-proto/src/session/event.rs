@@ -31,7 +31,8 @@ pub enum Event {
     Close,
     /// A command line the client sent, for transcripts (only with
     /// [`SessionConfig::record_commands`](crate::SessionConfig::record_commands)).
-    /// Non-printable octets are shown as `?`, long lines are cut, and
+    /// UTF-8 is shown as text; control characters and invalid octets are
+    /// shown as `?`, long lines are cut, and
     /// AUTH secrets are replaced by `***`.
     Command(String),
 }

@@ -456,10 +456,10 @@ impl Session {
     }
 }
 
-/// A command line for a transcript: printable ASCII kept, other octets as
-/// `?`, at most 512 characters.
+/// A command line for a transcript: printable UTF-8 kept, controls and
+/// invalid octets as `?`, at most 512 characters.
 fn printable(line: &[u8]) -> String {
-    crate::command::printable(line, 512)
+    crate::command::printable_utf8(line, 512)
 }
 
 /// `AUTH MECHANISM` with any initial response replaced by `***`.
