@@ -205,6 +205,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub(crate) max_message_size: Option<u64>,
 
+    /// Message content all sessions together may hold in memory while it
+    /// arrives; a message that would overrun it is drained and refused
+    /// with 452 4.3.1 [default: 536870912, i.e. 512 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    pub(crate) max_content_in_flight: Option<u64>,
+
     /// Recipients per transaction; more get 452. RFC 5321 §4.5.3.1.8
     /// requires at least 100; smaller values only warn [default: 1000].
     #[arg(long, value_name = "N", value_parser = positive, help_heading = "Limits")]

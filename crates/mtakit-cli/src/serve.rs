@@ -97,6 +97,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     if !args.no_http || args.events.is_some() {
         builder = builder.observer(hub.clone());
     }
+    if let Some(bytes) = args.max_content_in_flight {
+        builder = builder.max_content_in_flight(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
     if let Some(secs) = args.shutdown_timeout {
         builder = builder.shutdown_timeout(Duration::from_secs(secs));
     }

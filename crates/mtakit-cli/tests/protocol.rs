@@ -266,3 +266,23 @@ fn require_auth_needs_auth() {
     assert!(!status.success());
     assert!(stderr.contains("--auth"), "{stderr}");
 }
+
+/// `--max-content-in-flight`: a message whose content does not fit in the
+/// server-wide budget is drained and refused with `452 4.3.1`; a smaller
+/// one still goes through.
+#[test]
+fn content_in_flight_budget_flag() {
+    let daemon = Daemon::start(&["--max-content-in-flight", "100000"]);
+    let mut smtp = Smtp::connect(daemon.addr);
+    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
+    let big = format!("Subject: big\r\n\r\n{}", "y".repeat(998) + "\r\n").repeat(200);
+    let (code, lines) = smtp.transaction("a@example.com", &["b@example.com"], &big);
+    assert_eq!(code, 452, "{lines:?}");
+    assert!(lines[0].starts_with("4.3.1"), "{lines:?}");
+    let (code, lines) = smtp.transaction(
+        "a@example.com",
+        &["b@example.com"],
+        "Subject: small\r\n\r\nok\r\n",
+    );
+    assert_eq!(code, 250, "{lines:?}");
+}
