@@ -34,6 +34,8 @@
 //! | A failed AUTH leaves the session authenticated (pymta's bug) | Failure leaves it unauthenticated; retry is allowed | `proto: pymta_validation` (`fixed_*` tests) |
 //! | Password guessing | Each failure counts; after [`max_auth_failures`](crate::proto::Limits::max_auth_failures) (3) `421 4.7.0` and close | `proto: session_security::auth4_a_failed_auth_counts_towards_the_error_limit` |
 //! | Huge SASL lines | Capped at 12 288 octets (`500 5.5.6`) | `proto: session_security::auth8_long_continuation_line` |
+//! | A client skips or botches AUTH and sends anyway | With [`require_auth`](crate::Builder::require_auth) (CLI `--require-auth`), MAIL gets `530 5.7.0` until AUTH succeeded | `proto: session_security::require_auth_and_require_tls`, the CLI's `protocol::require_auth_refuses_mail_until_auth_succeeds` |
+//! | AUTH PLAIN `admin\0alice\0secret`: alice asks to act as admin | [`UserTable`](crate::UserTable) refuses an authzid other than the user (RFC 4616 §2); a custom authenticator that accepts one grants it | `server_auth::user_table_refuses_a_foreign_authzid` |
 //!
 //! ## Limits and slow clients (RFC 5321 §4.5.3)
 //!
@@ -47,6 +49,8 @@
 //! | A command sent a byte at a time (slowloris) | The command timeout is a deadline for the whole line | `server_timeouts::to_2_slowloris_command_is_cut_off` |
 //! | DATA trickled a byte at a time | Content must keep [`min_data_rate`](crate::proto::Limits::min_data_rate) (500 octets/s) | `server_timeouts::to_3_trickled_data_is_cut_off` |
 //! | A client that never reads its replies | Writes are bounded by the command timeout | `server_timeouts::to_4_client_that_never_reads_is_closed` |
+//! | Pipelined commands whose replies are never read (18× amplification with `HELP`) | Input is not handled while 16 KiB of replies wait (backpressure); the buffer is freed after a burst | `budgets::a_client_that_never_reads_cannot_pile_up_replies` |
+//! | Many unfinished messages held in memory (1,000 × 10 MiB) | One budget for content in flight over all sessions, [`max_content_in_flight`](crate::Builder::max_content_in_flight) (512 MiB); a message that would overrun it is drained and gets `452 4.3.1` | `budgets::content_in_flight_has_a_server_wide_budget` |
 //! | A slow policy hook or sink hangs the session | Hooks get the command timeout, the sink the DATA termination timeout; then `451 4.3.0` | `server_timeouts::to_6_slow_policy_hook_gives_451_and_the_session_goes_on`, `server_timeouts::stuck_sink_gives_451_after_the_data_termination_timeout` |
 //! | Too many connections | 1000 in total (`421 4.3.2`), optional per-IP cap (`421 4.7.0`) | `server_connections::max_connections_refuses_the_third_client`, `server_connections::max_connections_per_ip_refuses_the_second_client` |
 //!
@@ -66,6 +70,7 @@
 //! | threat | default | tests |
 //! |---|---|---|
 //! | A sink fails or panics | `451 4.3.0` for that message; the client retries; the server goes on | `server_sinks::sink_error_reply_reaches_the_client_and_a_retry_works`, `server_sinks::panicking_sink_gives_451_and_the_server_goes_on` |
+//! | LMTP: a refused message gets one reply, and the client reads its next reply (the `221` to QUIT) as the second recipient's result | Every end of the message, accepted or refused, gets one reply per accepted recipient (RFC 2033 §4.2) | `proto: lmtp_refusals`, `lmtp::a_refused_message_gets_one_reply_per_recipient_before_a_pipelined_quit`, the CLI's `postfix_lmtp` test with a real Postfix |
 //! | A crash loses an acknowledged message | [`MaildirSink`](crate::MaildirSink) fsyncs and renames into `new/` before the `250` | `server_sinks::maildir_file_is_in_new_before_the_250`, `server_sinks::maildir_without_new_gives_451_and_leaves_tmp_empty` |
 //! | A client disconnects mid-DATA | No message | `pipelining::disconnect_mid_data_stores_nothing` |
 //! | Shutdown cuts transactions | Stop accepting, finish transactions in flight up to the deadline, `421 4.3.2` to idle sessions | `server_connections::graceful_shutdown_lets_a_transaction_finish` and the CLI's SIGTERM test |
