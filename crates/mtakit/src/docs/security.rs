@@ -54,6 +54,17 @@
 //! | A slow policy hook or sink hangs the session | Hooks get the command timeout, the sink the DATA termination timeout; then `451 4.3.0` | `server_timeouts::to_6_slow_policy_hook_gives_451_and_the_session_goes_on`, `server_timeouts::stuck_sink_gives_451_after_the_data_termination_timeout` |
 //! | Too many connections | 1000 in total (`421 4.3.2`), optional per-IP cap (`421 4.7.0`) | `server_connections::max_connections_refuses_the_third_client`, `server_connections::max_connections_per_ip_refuses_the_second_client` |
 //!
+//! Message content in flight is bounded by a budget, not by streaming: a
+//! session holds the content of its message until the end of the data,
+//! when the sink stores it (a [`MessageSink`](crate::MessageSink) gets the
+//! whole [`Message`](crate::Message), so that a policy can look at it before
+//! anything is stored). Every connection reserves what it holds from one
+//! server-wide budget; the message that would overrun it is drained
+//! instead of stored and gets `452 4.3.1`, which a client retries later, as
+//! it would after Postfix's "insufficient system storage". Memory for
+//! content is thus at most the budget plus one read (64 KiB) per
+//! connection, whatever the sink, and no other session is disturbed.
+//!
 //! ## Bad bytes and injection
 //!
 //! | threat | default | tests |
