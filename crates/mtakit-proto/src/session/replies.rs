@@ -153,7 +153,7 @@ pub(crate) const BARE_LF_COMMAND: Reply = Reply::fixed(
 pub(crate) const BARE_NEWLINE_DATA: Reply = Reply::fixed(
     C::MAILBOX_UNAVAILABLE,
     Some(E::SYNTAX),
-    "Message contains bare <CR> or <LF>",
+    "Message contains bare <CR> or <LF>; lines must end with <CR><LF>",
 );
 pub(crate) const NUL_DATA: Reply = Reply::fixed(
     C::TRANSACTION_FAILED,
