@@ -52,6 +52,8 @@ mod pattern;
 mod plan;
 mod policy;
 mod rule;
+#[cfg(test)]
+mod tests;
 
 pub use counts::MAX_SCOPED_COUNTERS;
 pub use pattern::{DFA_CACHE_SIZE, MAX_PATTERN_NESTING, MAX_PATTERN_SIZE};

@@ -348,6 +348,11 @@ pub(crate) mod tests {
         *lock(&MATCH_THREAD) = Some(std::thread::current().id());
     }
 
+    /// The thread that matched message content last.
+    pub(crate) fn match_thread() -> Option<ThreadId> {
+        *lock(&MATCH_THREAD)
+    }
+
     fn info(peer: &str) -> mtakit_proto::Session {
         mtakit_proto::Session::new(
             Arc::new(mtakit_proto::SessionConfig::new("localhost")),
