@@ -48,6 +48,7 @@
 //! [`Scope::Session`] rules) is capped at [`MAX_SCOPED_COUNTERS`].
 
 mod counts;
+mod error;
 mod pattern;
 mod plan;
 mod policy;
@@ -56,7 +57,8 @@ mod rule;
 mod tests;
 
 pub use counts::MAX_SCOPED_COUNTERS;
+pub use error::{FaultError, parse_reply};
 pub use pattern::{DFA_CACHE_SIZE, MAX_PATTERN_NESTING, MAX_PATTERN_SIZE};
 pub use plan::{FaultPlan, MAX_CONCURRENT_MESSAGE_MATCHES};
 pub use policy::Faulted;
-pub use rule::{Action, FaultError, FaultRule, Scope, Stage, parse_reply};
+pub use rule::{Action, FaultRule, Scope, Stage};

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::rule::FaultError;
+use super::error::FaultError;
 
 /// The most heap a compiled pattern may use: 64 KiB. Matching costs time
 /// in proportion to the input and, in the worst case, to this size; a

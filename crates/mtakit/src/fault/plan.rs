@@ -11,10 +11,8 @@ use mtakit_proto::SessionInfo;
 use tokio::sync::Semaphore;
 
 use super::counts::Counts;
-use super::policy::Faulted;
 use super::rule::{Action, FaultRule, Scope, Stage};
 use crate::message::Message;
-use crate::policy::Policy;
 
 /// How many `message`-stage matches run at once, on tokio's blocking
 /// pool: 2. Each holds a copy of the message while it runs; the others
@@ -158,12 +156,6 @@ impl FaultPlan {
     /// Removes every rule.
     pub fn clear(&self) {
         self.set_rules(Vec::new());
-    }
-
-    /// Puts this plan in front of `policy`: a firing rule decides, and
-    /// otherwise `policy` does.
-    pub fn wrap<P: Policy>(self, policy: P) -> Faulted<P> {
-        Faulted::new(self, policy)
     }
 
     /// Whether `stage` has rules.

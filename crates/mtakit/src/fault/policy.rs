@@ -23,10 +23,6 @@ pub struct Faulted<P> {
 }
 
 impl<P> Faulted<P> {
-    pub(crate) fn new(plan: FaultPlan, policy: P) -> Self {
-        Self { plan, policy }
-    }
-
     /// The plan, to change its rules while the server runs.
     pub fn plan(&self) -> &FaultPlan {
         &self.plan
@@ -48,6 +44,12 @@ fn decided(action: &Action) -> Option<Verdict> {
 }
 
 impl FaultPlan {
+    /// Puts this plan in front of `policy`: a firing rule decides, and
+    /// otherwise `policy` does.
+    pub fn wrap<P: Policy>(self, policy: P) -> Faulted<P> {
+        Faulted { plan: self, policy }
+    }
+
     /// Carries out an action that does not decide the reply (a delay or
     /// a drip).
     async fn side_effect(&self, action: &Action, session: &SessionInfo) {
