@@ -173,6 +173,19 @@ fn bad_rules_are_refused_and_change_nothing() {
             r#"{"rules": [{"stage": "rcpt", "disconnect": true, "probability": 2}]}"#,
             "probability",
         ),
+        // The pattern that froze the server for 41 s on a 1 MB message.
+        (
+            r#"{"rules": [{"stage": "message", "match": "(?:[a-j]{1,100}){20}Q", "disconnect": true}]}"#,
+            "pattern too large",
+        ),
+        (
+            r#"{"rules": [{"stage": "rcpt", "disconnect": true, "scope": "galaxy"}]}"#,
+            "unknown scope",
+        ),
+        (
+            r#"{"rules": [{"stage": "rcpt", "rcpt": "^<a@", "disconnect": true}]}"#,
+            "message stage only",
+        ),
     ];
     for (body, expected) in cases {
         let error = put_json(http, "/api/faults", body).error(400);
@@ -242,6 +255,10 @@ fn a_bad_faults_file_stops_the_start() {
             "unknown field",
         ),
         ("not toml at all [", "cannot load the fault rules"),
+        (
+            "[[rules]]\nstage = \"message\"\nmatch = \"(?:[a-j]{1,100}){20}Q\"\nreply = \"550 x\"\n",
+            "rule 1: bad regular expression: pattern too large",
+        ),
     ] {
         std::fs::write(&file, text).unwrap();
         let (status, stderr) = run_to_exit(&[
@@ -264,4 +281,50 @@ fn a_bad_faults_file_stops_the_start() {
     let (status, stderr) =
         run_to_exit(&["serve", "--no-http", "--faults", missing.to_str().unwrap()]);
     assert_eq!(status.code(), Some(1), "{stderr}");
+}
+
+#[test]
+fn a_session_scoped_rule_counts_each_connection_apart() {
+    let daemon = Daemon::start(&["--quiet"]);
+    let shown = put_ok(
+        &daemon,
+        r#"{"rules": [{"stage": "rcpt", "reply": "451 4.3.0 Try again", "times": 1, "scope": "session"}]}"#,
+    );
+    assert_eq!(shown["rules"][0]["scope"], "session");
+    let mut first = hello(&daemon);
+    assert_eq!(first.cmd("MAIL FROM:<a@example.com>").0, 250);
+    let mut second = hello(&daemon);
+    assert_eq!(second.cmd("MAIL FROM:<a@example.com>").0, 250);
+    // The second client does not use up the first one's `times`.
+    assert_eq!(second.cmd("RCPT TO:<b@example.com>").0, 451);
+    assert_eq!(second.cmd("RCPT TO:<b@example.com>").0, 250);
+    assert_eq!(first.cmd("RCPT TO:<b@example.com>").0, 451);
+    assert_eq!(first.cmd("RCPT TO:<b@example.com>").0, 250);
+    assert_eq!(
+        get(daemon.http(), "/api/faults").json()["rules"][0]["fired"],
+        2
+    );
+}
+
+#[test]
+fn lmtp_message_rules_answer_per_recipient() {
+    let daemon = Daemon::start(&["--quiet", "--lmtp"]);
+    put_ok(
+        &daemon,
+        r#"{"rules": [{"stage": "message", "rcpt": "^<full@", "reply": "452 4.2.2 Mailbox full"}]}"#,
+    );
+    let mut lmtp = Smtp::connect(daemon.addr);
+    assert_eq!(lmtp.cmd("LHLO client.example").0, 250);
+    assert_eq!(lmtp.cmd("MAIL FROM:<a@example.com>").0, 250);
+    assert_eq!(lmtp.cmd("RCPT TO:<ok@example.com>").0, 250);
+    assert_eq!(lmtp.cmd("RCPT TO:<full@example.com>").0, 250);
+    assert_eq!(lmtp.cmd("DATA").0, 354);
+    lmtp.send(b"Subject: two\r\n\r\nx\r\n");
+    assert_eq!(lmtp.cmd(".").0, 250, "the first recipient is delivered");
+    let full = lmtp.reply();
+    assert_eq!(full.0, 452, "the second is not: {full:?}");
+    assert_eq!(full.1, ["4.2.2 Mailbox full"]);
+    assert_eq!(lmtp.cmd("NOOP").0, 250, "no third reply");
+    let list = get(daemon.http(), "/api/messages").json();
+    assert_eq!(list["total"], 1, "{list}");
 }

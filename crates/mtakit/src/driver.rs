@@ -523,16 +523,29 @@ where
     let budget = shared.config.limits.data_termination_timeout;
     let lmtp = shared.config.lmtp;
     let recipients = transaction.envelope.recipients.len();
-    let message = Message::new(session.info(), transaction);
+    let mut message = Message::new(session.info(), transaction);
     let id = message.id().to_owned();
-    let verdict = with_budget(
-        budget,
-        shared.policy.accept_message(session.info(), &message),
-    )
-    .await;
-    if !verdict.is_accept() {
-        return (vec![verdict; if lmtp { recipients } else { 1 }], id);
+    let policy = &shared.policy;
+    let verdicts = if lmtp {
+        // One verdict per recipient; only the accepted ones are delivered.
+        let hook =
+            tokio::time::timeout(budget, policy.accept_message_each(session.info(), &message));
+        match hook.await {
+            Ok(verdicts) if verdicts.len() == recipients => verdicts,
+            outcome => {
+                tracing::error!(%id, timed_out = outcome.is_err(), "accept_message_each failed");
+                vec![Verdict::reject_with(temporary_failure()); recipients]
+            }
+        }
+    } else {
+        vec![with_budget(budget, policy.accept_message(session.info(), &message)).await]
+    };
+    let accepted: Vec<bool> = verdicts.iter().map(Verdict::is_accept).collect();
+    if !accepted.contains(&true) {
+        return (verdicts, id);
     }
+    message.retain_recipients(&accepted);
+    let recipients = message.recipients().len();
     // A panic in the sink costs this message (451), not the connection
     // or the server. It runs on this task: no spawn, no cross-thread wake.
     let delivery = CatchUnwind(Box::pin(async {
@@ -558,15 +571,20 @@ where
             vec![Err(temporary_failure()); expected]
         }
     };
-    let verdicts = outcomes
+    // Each delivery outcome answers the next accepted recipient.
+    let mut outcomes = outcomes.into_iter();
+    let verdicts = verdicts
         .into_iter()
-        .map(|outcome| match outcome {
-            Ok(()) => {
-                tracing::debug!(%id, "message accepted");
-                verdict.clone()
-            }
-            Err(reply) => Verdict::reject_with(reply),
-        })
+        .map(
+            |verdict| match verdict.is_accept().then(|| outcomes.next()).flatten() {
+                Some(Ok(())) => {
+                    tracing::debug!(%id, "message accepted");
+                    verdict
+                }
+                Some(Err(reply)) => Verdict::reject_with(reply),
+                None => verdict,
+            },
+        )
         .collect();
     (verdicts, id)
 }

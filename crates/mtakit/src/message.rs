@@ -229,6 +229,15 @@ impl Message {
         }
     }
 
+    /// Keeps the recipients whose entry in `keep` is true (in envelope
+    /// order; missing entries keep theirs).
+    pub(crate) fn retain_recipients(&mut self, keep: &[bool]) {
+        let mut keep = keep.iter();
+        self.envelope
+            .recipients
+            .retain(|_| keep.next().copied().unwrap_or(true));
+    }
+
     /// Takes the content out of the message.
     pub fn into_data(self) -> Vec<u8> {
         self.data

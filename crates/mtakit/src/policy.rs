@@ -135,6 +135,26 @@ pub trait Policy: Send + Sync + 'static {
         ready(Verdict::accept())
     }
 
+    /// The whole message in LMTP mode, where each recipient gets its own
+    /// reply after the data (RFC 2033 §4.2): one verdict per recipient of
+    /// `message`, in envelope order. Only recipients whose verdict accepts
+    /// are handed to the [`MessageSink`](crate::MessageSink); the others
+    /// get their verdict's reply. A list of another length gives every
+    /// recipient `451 4.3.0`.
+    ///
+    /// The default asks [`accept_message`](Self::accept_message) once and
+    /// gives its verdict to every recipient, so a policy that does not
+    /// care about LMTP need not write this.
+    fn accept_message_each(
+        &self,
+        session: &SessionInfo,
+        message: &Message,
+    ) -> impl Future<Output = Vec<Verdict>> + Send {
+        let count = message.recipients().len();
+        let verdict = self.accept_message(session, message);
+        async move { vec![verdict.await; count] }
+    }
+
     /// How long to wait between octets when writing the next replies, for
     /// testing how a client copes with a slow server (transport chaos).
     /// Asked before each write; `None`, the default, writes at once.
@@ -214,6 +234,13 @@ impl<P: Policy> Policy for Arc<P> {
         message: &Message,
     ) -> impl Future<Output = Verdict> + Send {
         (**self).accept_message(session, message)
+    }
+    fn accept_message_each(
+        &self,
+        session: &SessionInfo,
+        message: &Message,
+    ) -> impl Future<Output = Vec<Verdict>> + Send {
+        (**self).accept_message_each(session, message)
     }
     fn accept_vrfy(
         &self,

@@ -5,13 +5,16 @@ mod support;
 
 use std::time::Duration;
 
-use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Stage, parse_reply};
+use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Scope, Stage, parse_reply};
 use mtakit::proto::{ForwardPath, RcptParams, SessionInfo};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
-use mtakit::{Policy, Server, Verdict};
+use mtakit::{MemorySink, Policy, Server, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use support::serve_duplex;
+use support::{cmd, connect_greeted, replies, send, serve_duplex, serve_tcp};
+
+/// Every network wait in the LMTP tests is bounded by this.
+const WAIT: Duration = Duration::from_secs(5);
 
 async fn session(server: &TestServer) -> TestClient {
     let mut c = TestClient::connect(server.addr()).await.unwrap();
@@ -260,4 +263,165 @@ fn bad_rules_are_refused_with_a_reason() {
     assert_eq!(r.to_string(), "421-Bye\r\n421 for now\r\n");
     assert_eq!(Stage::from_name("RCPT"), Some(Stage::Rcpt));
     assert_eq!(Stage::from_name("nope"), None);
+}
+
+/// Sends one LMTP transaction to `rcpts` and returns the replies after
+/// the data, one per recipient.
+async fn lmtp_message(plan: FaultPlan, rcpts: &[&str]) -> (Vec<u16>, MemorySink) {
+    let sink = MemorySink::new();
+    let server = Server::builder()
+        .lmtp(true)
+        .policy(plan)
+        .sink(sink.clone())
+        .build();
+    let (addr, stop, task) = serve_tcp(server).await;
+    let mut c = connect_greeted(addr, WAIT).await;
+    cmd(&mut c, "LHLO client.test", WAIT).await.assert_code(250);
+    cmd(&mut c, "MAIL FROM:<a@a.test>", WAIT)
+        .await
+        .assert_code(250);
+    for rcpt in rcpts {
+        cmd(&mut c, &format!("RCPT TO:<{rcpt}>"), WAIT)
+            .await
+            .assert_code(250);
+    }
+    cmd(&mut c, "DATA", WAIT).await.assert_code(354);
+    send(&mut c, b"Subject: hi\r\n\r\nx\r\n.\r\n", WAIT).await;
+    let codes = replies(&mut c, rcpts.len(), WAIT)
+        .await
+        .iter()
+        .map(|r| r.code().get())
+        .collect();
+    cmd(&mut c, "NOOP", WAIT).await.assert_code(250);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(WAIT, task).await;
+    (codes, sink)
+}
+
+#[tokio::test]
+async fn lmtp_message_rules_can_answer_per_recipient() {
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Message)
+            .rcpt_matching("^<full@")
+            .unwrap()
+            .reply("452 4.2.2 Mailbox full")
+            .unwrap(),
+    );
+    let rcpts = ["one@b.test", "full@b.test", "three@b.test"];
+    let (codes, sink) = lmtp_message(plan.clone(), &rcpts).await;
+    assert_eq!(codes, [250, 452, 250]);
+    assert_eq!(plan.fired(), [1]);
+    // Only the accepted recipients reached the sink.
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let delivered: Vec<String> = messages[0].forward_paths().map(|p| p.to_string()).collect();
+    assert_eq!(delivered, ["<one@b.test>", "<three@b.test>"]);
+}
+
+#[tokio::test]
+async fn lmtp_rcpt_rules_count_each_recipient_and_plain_rules_answer_for_all() {
+    // Counted per recipient: the second matching one is the first to fail.
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Message)
+            .rcpt_matching("@b\\.test>$")
+            .unwrap()
+            .reply("550 5.1.1 No such user")
+            .unwrap()
+            .after(1)
+            .times(1),
+    );
+    let (codes, _) = lmtp_message(plan, &["a@b.test", "b@b.test", "c@b.test"]).await;
+    assert_eq!(codes, [250, 550, 250]);
+    // A rule without `rcpt` still gives every recipient the same answer,
+    // and counts once per message.
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Message)
+            .reply("452 4.3.1 Insufficient storage")
+            .unwrap()
+            .times(1),
+    );
+    let (codes, sink) = lmtp_message(plan.clone(), &["a@b.test", "b@b.test"]).await;
+    assert_eq!(codes, [452, 452]);
+    assert_eq!(plan.fired(), [1]);
+    assert!(sink.messages().is_empty());
+}
+
+#[tokio::test]
+async fn in_smtp_a_rcpt_rule_applies_when_any_recipient_matches() {
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Message)
+            .rcpt_matching("^<full@")
+            .unwrap()
+            .reply("452 4.2.2 Mailbox full")
+            .unwrap(),
+    );
+    let server = TestServer::builder().policy(plan).start_async().await;
+    let mut c = session(&server).await;
+    c.rcpt_to("<ok@b.test>").await.unwrap();
+    c.rcpt_to("<full@b.test>").await.unwrap();
+    c.data(b"Subject: x\r\n\r\nx\r\n")
+        .await
+        .unwrap()
+        .assert_code(452);
+    c.mail_from("<a@a.test>").await.unwrap();
+    c.rcpt_to("<ok@b.test>").await.unwrap();
+    c.data(b"Subject: x\r\n\r\nx\r\n")
+        .await
+        .unwrap()
+        .assert_code(250);
+}
+
+/// The codes of `n` RCPTs from one session as if from `peer`.
+async fn rcpt_codes(plan: &FaultPlan, peer: &str, n: usize) -> Vec<u16> {
+    let server = Server::builder().policy(plan.clone()).build();
+    let (mut client, _session) = serve_duplex(server, 4096, peer, "192.0.2.25:25");
+    let mut buf = vec![0u8; 4096];
+    let mut read_reply = async |client: &mut tokio::io::DuplexStream| {
+        let n = client.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n])[..3]
+            .parse::<u16>()
+            .unwrap()
+    };
+    assert_eq!(read_reply(&mut client).await, 220);
+    client.write_all(b"HELO c\r\n").await.unwrap();
+    assert_eq!(read_reply(&mut client).await, 250);
+    client.write_all(b"MAIL FROM:<a@a.test>\r\n").await.unwrap();
+    assert_eq!(read_reply(&mut client).await, 250);
+    let mut codes = Vec::new();
+    for _ in 0..n {
+        client.write_all(b"RCPT TO:<b@b.test>\r\n").await.unwrap();
+        codes.push(read_reply(&mut client).await);
+    }
+    codes
+}
+
+#[tokio::test]
+async fn scoped_counters_are_per_peer_or_per_session() {
+    let rule = |scope| {
+        FaultRule::new(Stage::Rcpt)
+            .reply("451 4.3.0 Try again")
+            .unwrap()
+            .times(1)
+            .scope(scope)
+    };
+    // Global (the default): another client uses up the test's `times`.
+    let plan = FaultPlan::new().with_rule(rule(Scope::Global));
+    assert_eq!(rcpt_codes(&plan, "192.0.2.9:1000", 1).await, [451]);
+    assert_eq!(rcpt_codes(&plan, "192.0.2.1:1000", 2).await, [250, 250]);
+
+    let plan = FaultPlan::new().with_rule(rule(Scope::Peer));
+    assert_eq!(rcpt_codes(&plan, "192.0.2.9:1000", 1).await, [451]);
+    assert_eq!(rcpt_codes(&plan, "192.0.2.1:1000", 2).await, [451, 250]);
+    assert_eq!(
+        rcpt_codes(&plan, "192.0.2.1:1001", 1).await,
+        [250],
+        "same address"
+    );
+
+    let plan = FaultPlan::new().with_rule(rule(Scope::Session));
+    assert_eq!(rcpt_codes(&plan, "192.0.2.1:1000", 2).await, [451, 250]);
+    assert_eq!(rcpt_codes(&plan, "192.0.2.1:1001", 1).await, [451]);
+    // A later connection from the same address and port starts afresh.
+    assert_eq!(rcpt_codes(&plan, "192.0.2.1:1000", 1).await, [451]);
+    assert_eq!(plan.fired(), [3]);
 }

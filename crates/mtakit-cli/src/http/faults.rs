@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Stage};
+use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Scope, Stage};
 use mtakit::proto::Reply;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,10 @@ pub(crate) struct RuleSpec {
     pub(crate) stage: String,
     #[serde(rename = "match")]
     pub(crate) pattern: Option<String>,
+    /// At the `message` stage: the recipients the rule answers for.
+    pub(crate) rcpt: Option<String>,
+    /// `global` (the default), `peer` or `session`.
+    pub(crate) scope: Option<String>,
     pub(crate) reply: Option<String>,
     pub(crate) delay_ms: Option<u64>,
     pub(crate) disconnect: Option<bool>,
@@ -53,6 +57,10 @@ pub(crate) struct RuleView {
     stage: &'static str,
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pattern: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rcpt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reply: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +103,10 @@ impl RuleView {
         let mut view = RuleView {
             stage: rule.stage().name(),
             pattern: rule.pattern_text().map(str::to_owned),
+            rcpt: rule.rcpt_text().map(str::to_owned),
+            scope: Some(rule.scope_ref())
+                .filter(|s| *s != Scope::Global)
+                .map(Scope::name),
             reply: None,
             delay_ms: None,
             disconnect: None,
@@ -155,6 +167,12 @@ impl RuleSpec {
         let mut rule = FaultRule::new(stage).action(action);
         if let Some(pattern) = &self.pattern {
             rule = rule.matching(pattern).map_err(|e| e.to_string())?;
+        }
+        if let Some(pattern) = &self.rcpt {
+            rule = rule.rcpt_matching(pattern).map_err(|e| e.to_string())?;
+        }
+        if let Some(scope) = &self.scope {
+            rule = rule.scope(Scope::from_name(scope).map_err(|e| e.to_string())?);
         }
         if let Some(n) = self.after {
             rule = rule.after(n);
@@ -260,6 +278,12 @@ mod tests {
             [[rules]]
             stage = "connect"
             disconnect = true
+
+            [[rules]]
+            stage = "message"
+            rcpt = "^<full@"
+            reply = "452 4.2.2 Mailbox full"
+            scope = "peer"
         "#;
         let set: RuleSet = toml::from_str(text).unwrap();
         let plan = FaultPlan::new();
@@ -276,6 +300,11 @@ mod tests {
         assert_eq!(shown["rules"][2]["delay_ms"], 250);
         assert_eq!(shown["rules"][3]["drip_ms"], 5);
         assert_eq!(shown["rules"][4]["disconnect"], true);
+        assert_eq!(
+            shown["rules"][5],
+            serde_json::json!({"stage": "message", "rcpt": "^<full@",
+                "reply": "452 4.2.2 Mailbox full", "scope": "peer", "fired": 0})
+        );
         // What GET shows can be sent back as it is.
         let again: RuleSet = serde_json::from_value(shown).unwrap();
         assert_eq!(again.build().unwrap(), plan.rules());
@@ -304,6 +333,18 @@ mod tests {
         let mut long = spec("mail");
         long.delay_ms = Some(MAX_PAUSE_MS + 1);
         assert!(err(long).contains("at most"));
+        let mut huge = spec("message");
+        huge.disconnect = Some(true);
+        huge.pattern = Some("(?:[a-j]{1,100}){20}Q".to_owned());
+        assert!(err(huge).contains("pattern too large"));
+        let mut scope = spec("mail");
+        scope.disconnect = Some(true);
+        scope.scope = Some("everyone".to_owned());
+        assert!(err(scope).contains("unknown scope"));
+        let mut rcpt = spec("mail");
+        rcpt.disconnect = Some(true);
+        rcpt.rcpt = Some("^<a@".to_owned());
+        assert!(err(rcpt).contains("message stage only"));
         let mut off = spec("mail");
         off.disconnect = Some(false);
         off.reply = Some("451 4.3.0 later".to_owned());

@@ -1,0 +1,64 @@
+//! Deterministic fault plans: make the server fail on purpose, in exactly
+//! the way a test needs, to exercise a client's error handling.
+//!
+//! A [`FaultRule`] names a [`Stage`], an optional regular expression on the
+//! command's argument, and an [`Action`]: a reply (`550 5.1.1 No such
+//! user`), a delay, a disconnect, a disconnect right after the normal reply
+//! (for DATA: after the `354`), or a slow drip of the reply bytes. `after`
+//! skips the first matches, `times` limits how often the rule fires, and
+//! `probability` makes it random, with a seed for repeatable runs. A
+//! rule's [`Scope`] says whose matches it counts: everyone's (the
+//! default), each client address's, or each connection's.
+//!
+//! A [`FaultPlan`] is a [`Policy`](crate::Policy): use it alone, or put it
+//! in front of your own policy with [`FaultPlan::wrap`]. Its rules can be
+//! replaced while the server runs.
+//!
+//! ```
+//! use mtakit::fault::{FaultPlan, FaultRule, Scope, Stage};
+//!
+//! // The first RCPT to bob fails temporarily twice, then succeeds.
+//! let plan = FaultPlan::new().with_rule(
+//!     FaultRule::new(Stage::Rcpt)
+//!         .matching("^<bob@")?
+//!         .reply("451 4.3.0 Try again later")?
+//!         .times(2),
+//! );
+//! // In LMTP, carol's copy of every message is refused after the data,
+//! // and the other recipients get theirs; twice for each client address.
+//! plan.add(
+//!     FaultRule::new(Stage::Message)
+//!         .rcpt_matching("^<carol@")?
+//!         .reply("452 4.2.2 Mailbox full")?
+//!         .times(2)
+//!         .scope(Scope::Peer),
+//! );
+//! # Ok::<(), mtakit::fault::FaultError>(())
+//! ```
+//!
+//! # Cost
+//!
+//! Patterns are compiled by the `regex` crate, whose matching time is
+//! linear in the input, and are refused when they compile to more than
+//! [`MAX_PATTERN_SIZE`] or nest deeper than [`MAX_PATTERN_NESTING`]. The
+//! `message` stage matches the whole content: that runs on tokio's
+//! blocking pool, at most [`MAX_CONCURRENT_MESSAGE_MATCHES`] at a time,
+//! without any lock held, so a costly rule never stalls other sessions.
+//! Per-client state (the counters of [`Scope::Peer`] and
+//! [`Scope::Session`] rules) is capped at [`MAX_SCOPED_COUNTERS`].
+
+mod counts;
+mod error;
+mod pattern;
+mod plan;
+mod policy;
+mod rule;
+#[cfg(test)]
+mod tests;
+
+pub use counts::MAX_SCOPED_COUNTERS;
+pub use error::{FaultError, parse_reply};
+pub use pattern::{DFA_CACHE_SIZE, MAX_PATTERN_NESTING, MAX_PATTERN_SIZE};
+pub use plan::{FaultPlan, MAX_CONCURRENT_MESSAGE_MATCHES};
+pub use policy::Faulted;
+pub use rule::{Action, FaultRule, Scope, Stage};
