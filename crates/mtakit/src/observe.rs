@@ -35,6 +35,8 @@ pub enum Entry {
     Omitted {
         /// How many entries were dropped.
         entries: u64,
+        /// How many of them were [`Entry::Command`]s.
+        commands: u64,
         /// How many bytes they held, counted as in [`TimedEntry::bytes`].
         bytes: u64,
     },
@@ -129,9 +131,21 @@ impl Transcript {
     /// How many entries and bytes were dropped from the middle, if any.
     pub fn omitted(&self) -> Option<(u64, u64)> {
         self.entries.iter().find_map(|e| match e.entry {
-            Entry::Omitted { entries, bytes } => Some((entries, bytes)),
+            Entry::Omitted { entries, bytes, .. } => Some((entries, bytes)),
             _ => None,
         })
+    }
+
+    /// How many command lines the client sent, those omitted included.
+    pub fn command_count(&self) -> u64 {
+        self.entries
+            .iter()
+            .map(|e| match e.entry {
+                Entry::Command(_) => 1,
+                Entry::Omitted { commands, .. } => commands,
+                _ => 0,
+            })
+            .sum()
     }
 
     /// The ids of the messages accepted in this session.
@@ -186,6 +200,7 @@ pub(crate) struct Recorder {
     tail: VecDeque<TimedEntry>,
     tail_bytes: usize,
     omitted_entries: u64,
+    omitted_commands: u64,
     omitted_bytes: u64,
     budget: usize,
     start: tokio::time::Instant,
@@ -212,6 +227,7 @@ impl Recorder {
             tail: VecDeque::new(),
             tail_bytes: 0,
             omitted_entries: 0,
+            omitted_commands: 0,
             omitted_bytes: 0,
             budget,
             start: tokio::time::Instant::now(),
@@ -257,6 +273,7 @@ impl Recorder {
             let bytes = dropped.bytes();
             self.tail_bytes -= bytes;
             self.omitted_entries += 1;
+            self.omitted_commands += u64::from(matches!(dropped.entry, Entry::Command(_)));
             self.omitted_bytes += bytes as u64;
         }
     }
@@ -281,6 +298,7 @@ impl Recorder {
                 at,
                 entry: Entry::Omitted {
                     entries: self.omitted_entries,
+                    commands: self.omitted_commands,
                     bytes: self.omitted_bytes,
                 },
             });
@@ -324,6 +342,7 @@ mod tests {
         let (entries, bytes) = t.omitted().expect("the middle was dropped");
         let kept = t.entries.len() as u64 - 1;
         assert_eq!(entries + kept, 20_000 + 4, "every entry kept or counted");
+        assert_eq!(t.command_count(), 10_000 + 2);
         assert!(bytes > 5_000_000, "{bytes}");
         let markers = t
             .entries
