@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -46,6 +46,13 @@ pub(crate) struct App {
     pub(crate) hostname: String,
     /// Becomes true at shutdown; ends SSE streams and waits.
     pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// The sessions handlers need only the hub.
+impl FromRef<App> for Hub {
+    fn from_ref(app: &App) -> Hub {
+        app.hub.clone()
+    }
 }
 
 /// Serves the API and the UI on `listener`, within `limits`, until

@@ -10,8 +10,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::api::App;
 use super::error::ApiError;
+use super::events::Hub;
 use super::model::SessionSummary;
 
 /// The body of `GET /api/sessions`.
@@ -22,8 +22,8 @@ struct Listing<'a> {
 }
 
 /// `GET /api/sessions`: the summaries of the kept sessions, newest first.
-pub(crate) async fn list(State(app): State<App>) -> Json<serde_json::Value> {
-    let records = app.hub.sessions();
+pub(crate) async fn list(State(hub): State<Hub>) -> Json<serde_json::Value> {
+    let records = hub.sessions();
     let listing = Listing {
         total: records.len(),
         sessions: records.iter().map(|r| &r.summary).collect(),
@@ -34,12 +34,12 @@ pub(crate) async fn list(State(app): State<App>) -> Json<serde_json::Value> {
 /// `GET /api/sessions/{id}`: one session with its transcript, or 404 once
 /// it is no longer kept.
 pub(crate) async fn show(
-    State(app): State<App>,
+    State(hub): State<Hub>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let gone = || ApiError::not_found(format!("no session with id {id:?}"));
     let number: u64 = id.parse().map_err(|_| gone())?;
-    let record = app.hub.session(number).ok_or_else(gone)?;
+    let record = hub.session(number).ok_or_else(gone)?;
     let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&*record)).await?;
     let body = body
         .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -50,36 +50,28 @@ pub(crate) async fn show(
 mod tests {
     use std::time::Duration;
 
+    use axum::Router;
     use axum::body::{Body, to_bytes};
     use axum::http::{Request, StatusCode};
+    use axum::routing::get;
     use mtakit::Server;
-    use mtakit::fault::FaultPlan;
     use mtakit::observe::TRANSCRIPT_BYTES;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
-    use tokio::sync::{broadcast, watch};
+    use tokio::sync::broadcast;
     use tower::ServiceExt;
 
-    use super::super::api::{App, router};
-    use super::super::events::{Hub, Published, SESSIONS_MAX_BYTES};
-    use super::super::store::Store;
+    use super::super::events::{Published, SESSIONS_MAX_BYTES};
+    use super::*;
 
     /// A hub keeping at most `max_bytes`, observing a real server.
-    async fn server(max_bytes: usize) -> (App, std::net::SocketAddr) {
+    async fn server(max_bytes: usize) -> (Hub, std::net::SocketAddr) {
         let (hub, _thread) = Hub::start(None, max_bytes).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = Server::builder().observer(hub.clone()).build();
         tokio::spawn(server.serve(listener, std::future::pending::<()>()));
-        let app = App {
-            store: Store::memory(10),
-            hub,
-            plan: FaultPlan::new(),
-            relay: None,
-            hostname: "localhost".to_owned(),
-            shutdown: watch::channel(false).1,
-        };
-        (app, addr)
+        (hub, addr)
     }
 
     /// An attack-shaped session: `n` pipelined `NOOP` lines of 512 bytes,
@@ -101,12 +93,14 @@ mod tests {
         assert!(out.contains("221 "), "the session ended with QUIT");
     }
 
-    async fn get(app: &App, uri: &str) -> (StatusCode, serde_json::Value, usize) {
-        let request = Request::get(uri)
-            .header("host", "127.0.0.1")
-            .body(Body::empty())
-            .unwrap();
-        let response = router(app.clone(), true).oneshot(request).await.unwrap();
+    /// The two routes, as `router()` mounts them, asked in process.
+    async fn fetch(hub: &Hub, uri: &str) -> (StatusCode, serde_json::Value, usize) {
+        let router = Router::new()
+            .route("/api/sessions", get(list))
+            .route("/api/sessions/{id}", get(show))
+            .with_state(hub.clone());
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
         let status = response.status();
         let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
         (status, serde_json::from_slice(&body).unwrap(), body.len())
@@ -130,17 +124,17 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn transcripts_stay_within_their_budgets() {
         let max_bytes = 3 * TRANSCRIPT_BYTES;
-        let (app, addr) = server(max_bytes).await;
-        let mut events = app.hub.subscribe();
+        let (hub, addr) = server(max_bytes).await;
+        let mut events = hub.subscribe();
         for _ in 0..6 {
             noop_flood(addr, 2_000).await;
         }
         ended(&mut events, 6).await;
-        let kept = app.hub.sessions();
+        let kept = hub.sessions();
         assert!(
-            app.hub.sessions_bytes() <= max_bytes,
+            hub.sessions_bytes() <= max_bytes,
             "{}",
-            app.hub.sessions_bytes()
+            hub.sessions_bytes()
         );
         assert!(
             (2..=3).contains(&kept.len()),
@@ -164,14 +158,14 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_list_is_summaries_and_one_transcript_comes_on_demand() {
-        let (app, addr) = server(SESSIONS_MAX_BYTES).await;
-        let mut events = app.hub.subscribe();
+        let (hub, addr) = server(SESSIONS_MAX_BYTES).await;
+        let mut events = hub.subscribe();
         for _ in 0..3 {
             noop_flood(addr, 1_000).await;
         }
         ended(&mut events, 3).await;
 
-        let (status, list, size) = get(&app, "/api/sessions").await;
+        let (status, list, size) = fetch(&hub, "/api/sessions").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(list["total"], 3);
         let sessions = list["sessions"].as_array().unwrap();
@@ -184,7 +178,7 @@ mod tests {
         assert_eq!(sessions[0]["commands"], 1_002);
 
         let id = sessions[0]["id"].as_u64().unwrap();
-        let (status, one, size) = get(&app, &format!("/api/sessions/{id}")).await;
+        let (status, one, size) = fetch(&hub, &format!("/api/sessions/{id}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(one["id"], id);
         let entries = one["entries"].as_array().unwrap();
@@ -192,9 +186,9 @@ mod tests {
         assert_eq!(entries.last().unwrap()["kind"], "end");
         assert!(size > 100_000 && size < 2 * TRANSCRIPT_BYTES, "{size}");
 
-        let (status, _, _) = get(&app, "/api/sessions/999999").await;
+        let (status, _, _) = fetch(&hub, "/api/sessions/999999").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _, _) = get(&app, "/api/sessions/abc").await;
+        let (status, _, _) = fetch(&hub, "/api/sessions/abc").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
