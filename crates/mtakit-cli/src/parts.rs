@@ -13,7 +13,6 @@ use mtakit::tls::{TestPki, server_config_from_pem};
 use mtakit::{AuthResult, Authenticator, MaildirSink, NullSink, UserTable};
 
 use crate::cli::{Extension, ServeArgs};
-use crate::http::{HttpLimits, SESSIONS_MAX_BYTES};
 use crate::output::{Sink, StdoutSink};
 use crate::serve::ServeError;
 
@@ -148,26 +147,6 @@ pub(crate) fn make_auth(args: &ServeArgs) -> Auth {
         users.insert(user.name.clone(), user.password.clone());
     }
     Auth::Users(users)
-}
-
-/// The HTTP listener's bounds: the defaults, with what the flags override.
-pub(crate) fn http_limits(args: &ServeArgs) -> HttpLimits {
-    let mut http = HttpLimits::default();
-    if let Some(n) = args.http_max_connections {
-        http.max_connections = n;
-    }
-    if let Some(secs) = args.http_header_timeout {
-        http.header_timeout = Duration::from_secs(secs);
-    }
-    if let Some(secs) = args.http_request_timeout {
-        http.request_timeout = Duration::from_secs(secs);
-    }
-    http
-}
-
-/// `--sessions-max-bytes`, or its default.
-pub(crate) fn sessions_max_bytes(args: &ServeArgs) -> usize {
-    args.sessions_max_bytes.unwrap_or(SESSIONS_MAX_BYTES)
 }
 
 /// The library defaults, with what the flags override. `--timeout` sets

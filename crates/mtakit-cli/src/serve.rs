@@ -18,10 +18,10 @@ use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
 use crate::http::{App, HttpLimits, Hub, StoreSink};
-use crate::parts::{
-    Auth, extensions, http_limits, limits, make_auth, make_sink, make_tls, sessions_max_bytes,
+use crate::parts::{Auth, extensions, limits, make_auth, make_sink, make_tls};
+use crate::setup::{
+    Listeners, bind_all, http_limits, make_plan, make_store, open_events, sessions_max_bytes,
 };
-use crate::setup::{Listeners, bind_all, make_plan, make_store, open_events};
 
 /// Why `mtakit serve` could not run.
 #[derive(Debug)]
