@@ -100,6 +100,28 @@ pub(crate) struct ServeArgs {
     #[arg(long, conflicts_with = "http", help_heading = "HTTP")]
     pub(crate) no_http: bool,
 
+    /// Concurrent HTTP connections; further clients wait until one closes.
+    /// Lowered at start-up, with a warning, when the open-files limit
+    /// cannot hold it beside --max-connections [default: 128].
+    #[arg(long, value_name = "N", value_parser = positive, help_heading = "HTTP")]
+    pub(crate) http_max_connections: Option<usize>,
+
+    /// Seconds an HTTP client may take to send a request head, and may
+    /// keep an idle connection open [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "HTTP")]
+    pub(crate) http_header_timeout: Option<u64>,
+
+    /// Seconds an HTTP request may take, body included; /api/events and
+    /// /api/wait are exempt [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "HTTP")]
+    pub(crate) http_request_timeout: Option<u64>,
+
+    /// Bytes of session transcripts kept in total for /api/sessions; the
+    /// oldest sessions go first. Each transcript holds at most 256 KiB
+    /// [default: 32 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = positive, help_heading = "HTTP")]
+    pub(crate) sessions_max_bytes: Option<usize>,
+
     /// Once every listener is bound, write their ports to this file as
     /// JSON: {"smtp": PORT, "http": PORT|null, "implicit_tls": PORT|null}.
     #[arg(long, value_name = "FILE", help_heading = "HTTP")]

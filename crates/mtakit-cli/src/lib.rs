@@ -19,6 +19,7 @@ use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
+mod fds;
 mod http;
 mod load;
 mod output;

@@ -2,6 +2,7 @@
 //! as pymta's debugging server did, and [`Sink`] picks it, a Maildir, or
 //! nothing at all, from the flags.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -12,10 +13,16 @@ use mtakit::{MaildirSink, Message, MessageSink, NullSink};
 pub(crate) const BEGIN_MARKER: &str = "---------- MESSAGE FOLLOWS ----------";
 /// The last line printed for each message.
 pub(crate) const END_MARKER: &str = "------------ END MESSAGE ------------";
+/// What begins every printed line of content, so that no content line can
+/// look like a marker or an envelope line.
+pub(crate) const CONTENT_PREFIX: &str = "| ";
 
 /// Prints each message on stdout: a marker line, the envelope (with `Auth:`,
 /// `Tls:` and one `Finding:` line per conformance finding when there are
-/// any), a blank line, the content, and an end marker.
+/// any), a blank line, the content with each line after
+/// [`CONTENT_PREFIX`], and an end marker. Control characters are escaped
+/// (see [`escape_controls`]), so nothing printed can drive the terminal,
+/// and only mtakit writes lines that do not begin with the prefix.
 ///
 /// Printing never makes delivery fail: the message was received, and a
 /// closed or broken stdout is only logged.
@@ -51,44 +58,76 @@ impl StdoutSink {
 
 /// The printed form of a message, ending with the end marker and a newline.
 pub(crate) fn render(message: &Message) -> String {
-    let mut out = String::with_capacity(message.data().len() + 256);
+    let mut out = String::with_capacity(message.data().len() * 11 / 10 + 256);
     out.push_str(BEGIN_MARKER);
     out.push('\n');
-    let _ = writeln!(out, "Peer: {}", message.peer());
+    let mut field = |name: &str, value: &dyn std::fmt::Display| {
+        let value = value.to_string();
+        let _ = writeln!(out, "{name}: {}", escape_controls(&value));
+    };
+    field("Peer", &message.peer());
     match message.helo() {
-        Some(helo) => {
-            let _ = writeln!(out, "Helo: {helo}");
-        }
-        None => out.push_str("Helo:\n"),
+        Some(helo) => field("Helo", helo),
+        None => field("Helo", &""),
     }
-    let _ = writeln!(out, "Mail-From: {}", message.reverse_path());
+    field("Mail-From", message.reverse_path());
     for path in message.forward_paths() {
-        let _ = writeln!(out, "Rcpt-To: {path}");
+        field("Rcpt-To", path);
     }
     if let Some(auth) = message.auth() {
-        let _ = writeln!(out, "Auth: {}", auth.username);
+        field("Auth", &auth.username);
     }
     if let Some(tls) = message.tls() {
-        let _ = writeln!(out, "Tls: {} {}", tls.version, tls.cipher);
+        field("Tls", &format_args!("{} {}", tls.version, tls.cipher));
     }
     for finding in message.findings() {
-        let _ = writeln!(out, "Finding: {finding}");
+        field("Finding", finding);
     }
     out.push('\n');
-    out.push_str(&content_text(message.data()));
+    content_lines(message.data(), &mut out);
     out.push_str(END_MARKER);
     out.push('\n');
     out
 }
 
-/// Message bytes as text: invalid UTF-8 replaced, CRLF shown as a newline,
-/// and a final newline added when missing.
-pub(crate) fn content_text(data: &[u8]) -> String {
-    let mut text = String::from_utf8_lossy(data).replace("\r\n", "\n");
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
+/// Appends message bytes as text to `out`: one line per line of content
+/// (CRLF or a bare LF ends it), each after [`CONTENT_PREFIX`], with
+/// invalid UTF-8 replaced and control characters escaped.
+pub(crate) fn content_lines(data: &[u8], out: &mut String) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if line.is_empty() && lines.peek().is_none() {
+            break; // after the final line end
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        out.push_str(CONTENT_PREFIX);
+        out.push_str(&escape_controls(line));
+        out.push('\n');
     }
-    text
+}
+
+/// `text` with every control character but TAB shown as an escape: C0
+/// and DEL as `\xHH` (ESC is `\x1b`, a bare CR `\x0d`), C1 as `\u{HH}`.
+/// A terminal then shows them instead of obeying them.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    let is_control = |c: char| c != '\t' && c.is_control();
+    if !text.contains(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            c if !is_control(c) => out.push(c),
+            c if u32::from(c) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The sink chosen on the command line.
@@ -203,24 +242,58 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::content_text;
+    use super::{BEGIN_MARKER, END_MARKER, content_lines, escape_controls};
 
-    #[test]
-    fn crlf_becomes_newline() {
-        assert_eq!(
-            content_text(b"Subject: hi\r\n\r\nbody\r\n"),
-            "Subject: hi\n\nbody\n"
-        );
+    fn content(data: &[u8]) -> String {
+        let mut out = String::new();
+        content_lines(data, &mut out);
+        out
     }
 
     #[test]
-    fn a_final_newline_is_added() {
-        assert_eq!(content_text(b"no end"), "no end\n");
-        assert_eq!(content_text(b""), "");
+    fn each_line_gets_the_prefix() {
+        assert_eq!(
+            content(b"Subject: hi\r\n\r\nbody\r\n"),
+            "| Subject: hi\n| \n| body\n"
+        );
+        assert_eq!(content(b"no end"), "| no end\n");
+        assert_eq!(content(b"bare\nlf\n"), "| bare\n| lf\n");
+        assert_eq!(content(b""), "");
     }
 
     #[test]
     fn invalid_utf8_is_replaced() {
-        assert_eq!(content_text(b"caf\xe9\r\n"), "caf\u{fffd}\n");
+        assert_eq!(content(b"caf\xe9\r\n"), "| caf\u{fffd}\n");
+    }
+
+    #[test]
+    fn controls_are_escaped_visibly() {
+        assert_eq!(escape_controls("a\tb"), "a\tb");
+        assert_eq!(
+            escape_controls("\x1b]52;c;cHduZWQ=\x07 \x1b[2J"),
+            "\\x1b]52;c;cHduZWQ=\\x07 \\x1b[2J"
+        );
+        assert_eq!(
+            escape_controls("del\x7f c1\u{9b}2J"),
+            "del\\x7f c1\\u{9b}2J"
+        );
+        assert_eq!(escape_controls("caf\u{e9} \u{a0}"), "caf\u{e9} \u{a0}");
+        assert_eq!(content(b"bare\rcr\r\n"), "| bare\\x0dcr\n");
+        let printed = content(b"\x1b]0;title\x07\xc2\x9b31m\r\n");
+        assert!(
+            !printed.contains(|c: char| c != '\n' && c.is_control()),
+            "{printed:?}"
+        );
+    }
+
+    #[test]
+    fn content_cannot_forge_the_framing() {
+        let forged = format!(
+            "Subject: x\r\n\r\n{END_MARKER}\r\n{BEGIN_MARKER}\r\nPeer: 10.9.8.7:25\r\n\r\nfake\r\n"
+        );
+        let printed = content(forged.as_bytes());
+        for line in printed.lines() {
+            assert!(line.starts_with("| "), "{line:?}");
+        }
     }
 }

@@ -17,9 +17,11 @@ use mtakit::fault::FaultPlan;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
-use crate::http::{App, Hub, StoreSink};
+use crate::http::{App, HttpLimits, Hub, StoreSink};
 use crate::parts::{Auth, extensions, limits, make_auth, make_sink, make_tls};
-use crate::setup::{Listeners, bind_all, make_plan, make_store, open_events};
+use crate::setup::{
+    Listeners, bind_all, http_limits, make_plan, make_store, open_events, sessions_max_bytes,
+};
 
 /// Why `mtakit serve` could not run.
 #[derive(Debug)]
@@ -83,10 +85,21 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     let plan = make_plan(&args)?;
     let events = open_events(&args)?;
     let tls = make_tls(&args)?;
-    let (hub, hub_thread) = Hub::start(events).map_err(ServeError::Runtime)?;
+    let (hub, hub_thread) =
+        Hub::start(events, sessions_max_bytes(&args)).map_err(ServeError::Runtime)?;
+    let mut limits = limits(&args);
+    let mut http = http_limits(&args);
+    let http_cap = if args.no_http {
+        0
+    } else {
+        http.max_connections
+    };
+    let (smtp_cap, http_cap) = crate::fds::budget(limits.max_connections, http_cap);
+    limits.max_connections = smtp_cap;
+    http.max_connections = http_cap.max(1);
     let mut builder = Server::builder()
         .hostname(args.hostname.clone())
-        .limits(limits(&args))
+        .limits(limits)
         .extensions(extensions(&args))
         .allow_insecure_auth(args.allow_insecure_auth)
         .require_tls(args.require_tls)
@@ -136,7 +149,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     };
     let result = runtime.block_on(async move {
         let listeners = bind_all(&args).await?;
-        serve(server, listeners, app, stop).await
+        serve(server, listeners, (app, http), stop).await
     });
     // Ends the HTTP tasks, and with them the last event senders.
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -150,7 +163,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
 async fn serve(
     server: Server<FaultPlan, Auth, StoreSink>,
     listeners: Listeners,
-    app: App,
+    (app, http): (App, HttpLimits),
     stop: watch::Sender<bool>,
 ) -> Result<(), ServeError> {
     let (signals_tx, signals) = watch::channel(0u32);
@@ -160,7 +173,7 @@ async fn serve(
     };
     if let Some(listener) = listeners.http {
         tokio::spawn(async move {
-            if let Err(e) = crate::http::serve(listener, app).await {
+            if let Err(e) = crate::http::serve(listener, app, http).await {
                 tracing::error!(error = %e, "the HTTP API failed");
             }
         });

@@ -1,15 +1,17 @@
 //! The parts of `mtakit serve` that come with the HTTP API: binding and
-//! announcing every listener (with `--port-file`), the message store, the
-//! fault plan of `--faults`, and the `--events` output.
+//! announcing every listener (with `--port-file`), the HTTP listener's
+//! bounds, the message store, the fault plan of `--faults`, the sessions'
+//! byte budget and the `--events` output.
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use mtakit::fault::FaultPlan;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
-use crate::http::Store;
+use crate::http::{HttpLimits, SESSIONS_MAX_BYTES, Store};
 use crate::serve::ServeError;
 
 /// The listeners, bound and announced.
@@ -69,6 +71,26 @@ async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), ServeError> {
     Ok((listener, local))
 }
 
+/// The HTTP listener's bounds: the defaults, with what the flags override.
+pub(crate) fn http_limits(args: &ServeArgs) -> HttpLimits {
+    let mut http = HttpLimits::default();
+    if let Some(n) = args.http_max_connections {
+        http.max_connections = n;
+    }
+    if let Some(secs) = args.http_header_timeout {
+        http.header_timeout = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args.http_request_timeout {
+        http.request_timeout = Duration::from_secs(secs);
+    }
+    http
+}
+
+/// `--sessions-max-bytes`, or its default.
+pub(crate) fn sessions_max_bytes(args: &ServeArgs) -> usize {
+    args.sessions_max_bytes.unwrap_or(SESSIONS_MAX_BYTES)
+}
+
 /// Where the HTTP API finds the messages: the Maildir, nowhere
 /// (`--discard`), or memory.
 pub(crate) fn make_store(args: &ServeArgs) -> Store {
@@ -102,5 +124,75 @@ pub(crate) fn open_events(
         Some(path) => std::fs::File::create(path)
             .map(|f| Some(Box::new(f) as Box<dyn io::Write + Send>))
             .map_err(|e| ServeError::Events(path.clone(), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::http::HttpLimits;
+
+    fn args(flags: &[&str]) -> ServeArgs {
+        let argv = ["mtakit", "serve"].iter().chain(flags);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Serve(args) => args,
+            Command::Load(_) => unreachable!("parsed serve"),
+        }
+    }
+
+    #[test]
+    fn http_flags_become_limits() {
+        assert_eq!(http_limits(&args(&[])), HttpLimits::default());
+        assert_eq!(sessions_max_bytes(&args(&[])), SESSIONS_MAX_BYTES);
+        let flags = args(&[
+            "--http-max-connections",
+            "9",
+            "--http-header-timeout",
+            "3",
+            "--http-request-timeout",
+            "4",
+            "--sessions-max-bytes",
+            "1000",
+        ]);
+        let http = http_limits(&flags);
+        assert_eq!(http.max_connections, 9);
+        assert_eq!(http.header_timeout, Duration::from_secs(3));
+        assert_eq!(http.request_timeout, Duration::from_secs(4));
+        assert_eq!(sessions_max_bytes(&flags), 1000);
+    }
+
+    /// The `[default: …]` in the help text is the constant's value.
+    #[test]
+    fn help_shows_the_defaults() {
+        let d = HttpLimits::default();
+        let expected = [
+            ("http_max_connections", d.max_connections.to_string()),
+            (
+                "http_header_timeout",
+                d.header_timeout.as_secs().to_string(),
+            ),
+            (
+                "http_request_timeout",
+                d.request_timeout.as_secs().to_string(),
+            ),
+            (
+                "sessions_max_bytes",
+                format!("{} MiB", SESSIONS_MAX_BYTES >> 20),
+            ),
+        ];
+        let mut cli = Cli::command();
+        cli.build();
+        let serve = cli.find_subcommand("serve").unwrap();
+        for (id, value) in expected {
+            let arg = serve.get_arguments().find(|a| a.get_id() == id).unwrap();
+            let help = arg.get_help().unwrap().to_string().replace('\n', " ");
+            assert!(
+                help.contains(&format!("[default: {value}]")),
+                "{id}: {help}"
+            );
+        }
     }
 }

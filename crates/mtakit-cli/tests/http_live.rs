@@ -105,8 +105,13 @@ fn sessions_hold_the_transcript() {
     send(&daemon, "bob@example.com", "transcribed");
     events.next("session", WAIT).expect("the session ended");
     let sessions = get(http, "/api/sessions").json();
-    let session = &sessions["sessions"][0];
-    assert_eq!(session["messages"], 1);
+    let summary = &sessions["sessions"][0];
+    assert_eq!(summary["messages"], 1);
+    assert_eq!(summary["omitted"], 0);
+    assert!(summary.get("entries").is_none(), "the list has summaries");
+    let id = summary["id"].as_u64().unwrap();
+    let session = get(http, &format!("/api/sessions/{id}")).json();
+    assert_eq!(session["id"], id);
     assert_eq!(session["tls"], serde_json::Value::Null);
     let entries = session["entries"].as_array().unwrap();
     let kinds: Vec<&str> = entries

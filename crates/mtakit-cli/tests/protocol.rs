@@ -125,7 +125,7 @@ fn line_endings_record_accepts_bare_lf() {
         out.contains("\nFinding: 1 bare LF in the content\n"),
         "{out}"
     );
-    assert!(out.contains("\none\ntwo\n"), "{out}");
+    assert!(out.contains("\n| one\n| two\n"), "{out}");
 }
 
 #[test]

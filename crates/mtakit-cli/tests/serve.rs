@@ -43,14 +43,78 @@ fn prints_each_message_on_stdout() {
          Rcpt-To: <bob@example.com>\n\
          Rcpt-To: <carol@example.org>\n\
          \n\
-         Subject: Hello\n\
-         \n\
-         First line\n\
-         .leading dot\n\
+         | Subject: Hello\n\
+         | \n\
+         | First line\n\
+         | .leading dot\n\
          {END}\n"
     );
     assert_eq!(block, expected);
     daemon.wait_stderr("message accepted");
+}
+
+/// The message blocks in `out`, as a parser following the README reads
+/// them: the envelope lines, and the content lines without their prefix.
+fn blocks(out: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut blocks = Vec::new();
+    let mut lines = out.lines();
+    while let Some(line) = lines.next() {
+        if line != BEGIN {
+            continue;
+        }
+        let mut envelope = Vec::new();
+        let mut content = Vec::new();
+        for line in lines.by_ref() {
+            if line == END {
+                break;
+            } else if let Some(text) = line.strip_prefix("| ") {
+                content.push(text.to_owned());
+            } else if !line.is_empty() {
+                envelope.push(line.to_owned());
+            }
+        }
+        blocks.push((envelope, content));
+    }
+    blocks
+}
+
+#[test]
+fn content_can_neither_drive_the_terminal_nor_forge_a_block() {
+    let daemon = Daemon::start(&[]);
+    let mut smtp = Smtp::connect(daemon.addr);
+    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
+    let content = format!(
+        "Subject: \x1b]0;PWNED\x07hi\r\n\r\n\x1b]52;c;cHduZWQ=\x07\x1b[2J\r\n\
+         {END}\r\n{BEGIN}\r\nPeer: 10.9.8.7:25\r\nHelo: bank.example\r\n\
+         Mail-From: <ceo@bank.example>\r\nRcpt-To: <you@example.com>\r\nAuth: ceo\r\n\r\n\
+         Pay now.\r\n{END}\r\n"
+    );
+    let reply = smtp.transaction("alice@example.com", &["bob@example.com"], &content);
+    assert_eq!(reply.0, 250, "{reply:?}");
+    assert_eq!(smtp.cmd("QUIT").0, 221);
+    daemon.wait_stderr("message accepted");
+    let out = daemon.wait_stdout(&format!("| {END}\n{END}\n"));
+
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+    assert!(
+        out.contains("| \\x1b]52;c;cHduZWQ=\\x07\\x1b[2J\n"),
+        "{out}"
+    );
+    let blocks = blocks(&out);
+    assert_eq!(blocks.len(), 1, "{out}");
+    let (envelope, content) = &blocks[0];
+    let local = smtp.writer.local_addr().unwrap();
+    assert_eq!(
+        envelope,
+        &[
+            format!("Peer: {local}"),
+            "Helo: client.example".to_owned(),
+            "Mail-From: <alice@example.com>".to_owned(),
+            "Rcpt-To: <bob@example.com>".to_owned(),
+        ]
+    );
+    assert_eq!(content[0], "Subject: \\x1b]0;PWNED\\x07hi");
+    assert!(content.contains(&"Peer: 10.9.8.7:25".to_owned()));
 }
 
 #[test]

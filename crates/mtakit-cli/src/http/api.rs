@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -21,9 +21,10 @@ use tokio::sync::watch;
 use super::detail::{self, disposition};
 use super::error::{ApiError, BODY_LIMIT, JsonBody};
 use super::events::{self, Hub};
-use super::model::{EnvelopeJson, Meta, SessionRecord};
+use super::listener::HttpLimits;
+use super::model::{EnvelopeJson, Meta};
 use super::store::{Filter, Store, Stored};
-use super::{faults, sink, ui};
+use super::{faults, sessions, sink, ui};
 use crate::relay::Relay;
 
 /// The policy of `/api/messages/{id}/html`: even opened on its own, the
@@ -47,16 +48,23 @@ pub(crate) struct App {
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
-/// Serves the API and the UI on `listener` until `shutdown` becomes true.
-pub(crate) async fn serve(listener: TcpListener, app: App) -> std::io::Result<()> {
+/// The sessions handlers need only the hub.
+impl FromRef<App> for Hub {
+    fn from_ref(app: &App) -> Hub {
+        app.hub.clone()
+    }
+}
+
+/// Serves the API and the UI on `listener`, within `limits`, until
+/// `shutdown` becomes true.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: App,
+    limits: HttpLimits,
+) -> std::io::Result<()> {
     let loopback = listener.local_addr()?.ip().is_loopback();
-    let mut shutdown = app.shutdown.clone();
-    let router = router(app, loopback);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
+    let shutdown = app.shutdown.clone();
+    super::listener::serve(listener, router(app, loopback), limits, shutdown).await
 }
 
 /// Every route, and the layers around them.
@@ -75,7 +83,8 @@ pub(crate) fn router(app: App, loopback: bool) -> Router {
         .route("/api/messages/{id}/attachments/{index}", get(attachment))
         .route("/api/wait", get(wait))
         .route("/api/events", get(events::sse))
-        .route("/api/sessions", get(sessions))
+        .route("/api/sessions", get(sessions::list))
+        .route("/api/sessions/{id}", get(sessions::show))
         .route(
             "/api/faults",
             get(faults::get).put(faults::put).delete(faults::delete),
@@ -336,13 +345,6 @@ async fn wait(State(app): State<App>, Query(w): Query<WaitQuery>) -> Result<Resp
             return Ok((StatusCode::REQUEST_TIMEOUT, Json(body)).into_response());
         }
     }
-}
-
-/// `GET /api/sessions`: the last 200 sessions, newest first.
-async fn sessions(State(app): State<App>) -> Json<serde_json::Value> {
-    let sessions = app.hub.sessions();
-    let sessions: Vec<&SessionRecord> = sessions.iter().map(|s| &**s).collect();
-    Json(serde_json::json!({ "sessions": sessions }))
 }
 
 /// The line that says where the UI is.

@@ -27,6 +27,10 @@ use super::store::Stored;
 
 /// Sessions kept for `GET /api/sessions`.
 pub(crate) const SESSIONS_KEPT: usize = 200;
+/// Bytes of transcripts kept in total (`--sessions-max-bytes`): 32 MiB,
+/// so that 200 sessions average 160 KiB, though each may hold
+/// [`mtakit::observe::TRANSCRIPT_BYTES`]. The oldest go first.
+pub(crate) const SESSIONS_MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Events an SSE client may fall behind by before it misses some.
 const BACKLOG: usize = 1024;
 /// How often an idle SSE stream gets a comment, so proxies keep it open.
@@ -53,7 +57,28 @@ enum Queued {
 pub(crate) struct Hub {
     queue: mpsc::Sender<Queued>,
     live: broadcast::Sender<Published>,
-    sessions: Arc<Mutex<VecDeque<Arc<SessionRecord>>>>,
+    sessions: Arc<Mutex<Kept>>,
+}
+
+/// The sessions kept, oldest first, within a count and a byte budget.
+#[derive(Debug, Default)]
+struct Kept {
+    records: VecDeque<Arc<SessionRecord>>,
+    bytes: usize,
+    max_bytes: usize,
+}
+
+impl Kept {
+    fn push(&mut self, record: Arc<SessionRecord>) {
+        self.bytes += record.bytes();
+        self.records.push_back(record);
+        while self.records.len() > SESSIONS_KEPT || self.bytes > self.max_bytes {
+            let Some(old) = self.records.pop_front() else {
+                break;
+            };
+            self.bytes -= old.bytes();
+        }
+    }
 }
 
 /// The thread behind a [`Hub`]; join it after the last hub is dropped so
@@ -89,8 +114,12 @@ struct DeletedJson<'a> {
 }
 
 impl Hub {
-    /// A hub writing `--events` lines to `out`, if given.
-    pub(crate) fn start(out: Option<Box<dyn Write + Send>>) -> io::Result<(Hub, HubThread)> {
+    /// A hub writing `--events` lines to `out`, if given, and keeping at
+    /// most `max_bytes` of session transcripts.
+    pub(crate) fn start(
+        out: Option<Box<dyn Write + Send>>,
+        max_bytes: usize,
+    ) -> io::Result<(Hub, HubThread)> {
         let (queue, rx) = mpsc::channel::<Queued>();
         let live = broadcast::channel(BACKLOG).0;
         let sender = live.clone();
@@ -100,7 +129,10 @@ impl Hub {
         let hub = Hub {
             queue,
             live,
-            sessions: Arc::default(),
+            sessions: Arc::new(Mutex::new(Kept {
+                max_bytes,
+                ..Kept::default()
+            })),
         };
         Ok((hub, HubThread(thread)))
     }
@@ -121,8 +153,21 @@ impl Hub {
 
     /// The recent sessions, newest first.
     pub(crate) fn sessions(&self) -> Vec<Arc<SessionRecord>> {
-        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions.iter().rev().cloned().collect()
+        let kept = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.records.iter().rev().cloned().collect()
+    }
+
+    /// The session with this id, if it is still kept.
+    pub(crate) fn session(&self, id: u64) -> Option<Arc<SessionRecord>> {
+        let kept = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.records.iter().find(|r| r.summary.id == id).cloned()
+    }
+
+    /// The bytes of the sessions kept.
+    #[cfg(test)]
+    pub(crate) fn sessions_bytes(&self) -> usize {
+        let kept = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.bytes
     }
 
     /// A receiver of live events.
@@ -134,13 +179,10 @@ impl Hub {
 impl SessionObserver for Hub {
     fn session_ended(&self, transcript: Transcript) {
         let record = Arc::new(SessionRecord::from(&transcript));
-        {
-            let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
-            sessions.push_back(record.clone());
-            while sessions.len() > SESSIONS_KEPT {
-                sessions.pop_front();
-            }
-        }
+        self.sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(record.clone());
         self.queue(Queued::Session(record));
     }
 }

@@ -6,14 +6,17 @@ mod detail;
 mod error;
 mod events;
 mod faults;
+mod listener;
 mod maildir;
 mod model;
+mod sessions;
 mod sink;
 mod store;
 mod ui;
 
 pub(crate) use api::{App, announce, serve};
-pub(crate) use events::Hub;
+pub(crate) use events::{Hub, SESSIONS_MAX_BYTES};
 pub(crate) use faults::load_file as load_faults;
+pub(crate) use listener::HttpLimits;
 pub(crate) use sink::StoreSink;
 pub(crate) use store::Store;

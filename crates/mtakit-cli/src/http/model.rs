@@ -133,16 +133,20 @@ pub(crate) struct SessionSummary {
     pub(crate) peer: String,
     pub(crate) started_at: String,
     pub(crate) duration_ms: f64,
-    /// Command lines the client sent.
+    /// Command lines the client sent, omitted ones included.
     pub(crate) commands: usize,
     /// Messages accepted in the session.
     pub(crate) messages: usize,
     /// How it ended: `closed`, `client closed`, or an error.
     pub(crate) end: String,
+    /// Bytes the transcript holds, at most 256 KiB.
+    pub(crate) transcript_bytes: usize,
+    /// Entries dropped from the middle of a long transcript.
+    pub(crate) omitted: u64,
 }
 
-/// One session in `GET /api/sessions`: the summary, TLS and the timed
-/// transcript.
+/// One session in `GET /api/sessions/{id}`: the summary, TLS and the
+/// timed transcript.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct SessionRecord {
     #[serde(flatten)]
@@ -151,11 +155,28 @@ pub(crate) struct SessionRecord {
     pub(crate) entries: Vec<EntryJson>,
 }
 
+impl SessionRecord {
+    /// The bytes this record holds, for the hub's total budget.
+    pub(crate) fn bytes(&self) -> usize {
+        let entries: usize = self
+            .entries
+            .iter()
+            .map(|e| size_of::<EntryJson>() + e.text.len())
+            .sum();
+        size_of::<SessionRecord>()
+            + self.summary.peer.len()
+            + self.summary.started_at.len()
+            + self.summary.end.len()
+            + entries
+    }
+}
+
 /// One timed line of a transcript.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct EntryJson {
     pub(crate) at_ms: f64,
-    /// `command`, `reply`, `message`, `tls` or `end`.
+    /// `command`, `reply`, `message`, `tls`, `end`, or `omitted` (the
+    /// text then says how many entries and bytes were dropped).
     pub(crate) kind: &'static str,
     pub(crate) text: String,
 }
@@ -172,20 +193,24 @@ impl From<&Transcript> for SessionRecord {
             .iter()
             .filter_map(|e| {
                 let (kind, text) = match &e.entry {
-                    Entry::Command(c) => ("command", c),
-                    Entry::Reply(r) => ("reply", r),
-                    Entry::Message(m) => ("message", m),
-                    Entry::Tls(v) => ("tls", v),
+                    Entry::Command(c) => ("command", c.clone()),
+                    Entry::Reply(r) => ("reply", r.clone()),
+                    Entry::Message(m) => ("message", m.clone()),
+                    Entry::Tls(v) => ("tls", v.clone()),
                     Entry::End(why) => {
                         end.clone_from(why);
-                        ("end", why)
+                        ("end", why.clone())
                     }
+                    Entry::Omitted { entries, bytes, .. } => (
+                        "omitted",
+                        format!("{entries} entries ({bytes} bytes) omitted"),
+                    ),
                     _ => return None,
                 };
                 Some(EntryJson {
                     at_ms: millis(e.at),
                     kind,
-                    text: text.clone(),
+                    text,
                 })
             })
             .collect();
@@ -195,9 +220,11 @@ impl From<&Transcript> for SessionRecord {
                 peer: t.peer.to_string(),
                 started_at: rfc3339(t.started_at),
                 duration_ms: millis(t.duration),
-                commands: t.commands().count(),
+                commands: usize::try_from(t.command_count()).unwrap_or(usize::MAX),
                 messages: t.messages().count(),
                 end,
+                transcript_bytes: t.bytes(),
+                omitted: t.omitted().map_or(0, |(entries, _)| entries),
             },
             tls: t.tls.as_ref().map(TlsJson::from),
             entries,

@@ -294,9 +294,12 @@ async function main() {
     await page.locator("#nav-sessions").click();
     await page.waitForURL(/#\/sessions$/);
     await page.locator(".session").nth(1).waitFor();
+    // The list holds summaries; the transcript is fetched when opened.
+    const fetched = page.waitForResponse((r) => /\/api\/sessions\/\d+$/.test(new URL(r.url()).pathname), { timeout: 15000 });
     await page.locator(".session button.session-row").first().click();
+    check((await fetched).status() === 200, "opening a session fetches its transcript on demand");
     const transcript = page.locator(".session.open .transcript");
-    await transcript.waitFor();
+    await transcript.locator(".entry").first().waitFor();
     const lines = await transcript.textContent();
     check(/C:\s*EHLO browser-test\.example/.test(lines) && /S:\s*250/.test(lines) && /C:\s*QUIT/.test(lines), "a session's transcript shows C: and S: lines");
     check(/\+\d+\.\d{3} s/.test(lines), "transcript lines carry their time offset");

@@ -31,13 +31,34 @@ impl Daemon {
     /// free port too (`--http 127.0.0.1:0`), so daemons can run side by
     /// side.
     pub(crate) fn start(args: &[&str]) -> Daemon {
+        Daemon::start_command(mtakit(), args)
+    }
+
+    /// Like [`Daemon::start`], with the open-files limit (soft and hard)
+    /// set to `limit` by the shell's `ulimit -n` before `exec`.
+    pub(crate) fn start_with_open_files(limit: u64, args: &[&str]) -> Daemon {
+        let mut sh = Command::new("sh");
+        sh.args([
+            "-c",
+            &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_mtakit"),
+        ]);
+        Daemon::start_command(sh, args)
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn start_command(mut command: Command, args: &[&str]) -> Daemon {
         let own_http = args.iter().any(|a| *a == "--http" || *a == "--no-http");
         let http: &[&str] = if own_http {
             &[]
         } else {
             &["--http", "127.0.0.1:0"]
         };
-        let mut child = mtakit()
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(http)
             .args(args)

@@ -192,6 +192,7 @@
     sessions: [],
     sessionsLoaded: false,
     expanded: new Set(),   // session ids whose transcript is open
+    transcripts: new Map(), // session id -> { record } | { error } | { loading }
     freshIds: new Set(),   // arrived live, for a short highlight
   };
 
@@ -732,6 +733,9 @@
 
   // --------------------------------------------------------------- sessions
 
+  // The list holds summaries only; a transcript is fetched when it is
+  // opened (GET /api/sessions/{id}) and kept while its session is listed.
+  const SESSIONS_KEPT = 200;
   let sessionsSeq = 0;
   async function loadSessions() {
     const seq = ++sessionsSeq;
@@ -745,7 +749,25 @@
       state.sessionsError = error.message;
     }
     state.sessionsLoaded = true;
+    forgetTranscripts();
     renderSessions();
+  }
+
+  function forgetTranscripts() {
+    const listed = new Set(state.sessions.map((s) => String(s.id)));
+    for (const key of state.transcripts.keys()) if (!listed.has(key)) state.transcripts.delete(key);
+  }
+
+  async function loadTranscript(key) {
+    if (state.transcripts.has(key)) return;
+    state.transcripts.set(key, { loading: true });
+    try {
+      const record = await api("/api/sessions/" + enc(key));
+      state.transcripts.set(key, { record });
+    } catch (error) {
+      state.transcripts.set(key, { error: error.status === 404 ? "This session is no longer kept." : error.message });
+    }
+    if (state.route.view === "sessions") renderSessions();
   }
 
   // `closed` (after QUIT), `client closed`, or an error text.
@@ -768,11 +790,22 @@
     message: ["MSG", "entry-message"],
     tls: ["TLS", "entry-tls"],
     end: ["END", "entry-end"],
+    omitted: ["…", "entry-end"],
   };
 
-  function renderTranscript(s) {
-    const entries = Array.isArray(s.entries) ? s.entries : [];
+  function renderTranscript(key) {
     const box = h("div", { class: "transcript", role: "log", "aria-label": "Transcript" });
+    const loaded = state.transcripts.get(key);
+    if (!loaded || loaded.loading) {
+      box.appendChild(h("div", { class: "muted pad", text: "Loading the transcript…" }));
+      return box;
+    }
+    if (loaded.error) {
+      box.appendChild(h("div", { class: "muted pad", text: "Could not load the transcript: " + loaded.error }));
+      return box;
+    }
+    const s = loaded.record;
+    const entries = Array.isArray(s.entries) ? s.entries : [];
     if (s.tls) {
       box.appendChild(h("div", { class: "transcript-note", text: "TLS: " + [s.tls.version, s.tls.cipher, s.tls.sni ? "SNI " + s.tls.sni : null].filter(Boolean).join(" · ") }));
     }
@@ -817,6 +850,8 @@
         onclick: () => {
           if (state.expanded.has(key)) state.expanded.delete(key);
           else state.expanded.add(key);
+          // A failed fetch is tried again when the session is reopened.
+          if ((state.transcripts.get(key) || {}).error) state.transcripts.delete(key);
           renderSessions();
         },
       },
@@ -828,19 +863,29 @@
         h("span", { class: "num", text: String(messageCount(s.messages)) }),
         h("span", {}, h("span", { class: "pill " + endClass(s.end), text: s.end || "open" })));
       item.appendChild(toggle);
-      if (open) item.appendChild(renderTranscript(s));
+      if (open) {
+        loadTranscript(key);
+        item.appendChild(renderTranscript(key));
+      }
       box.appendChild(item);
     }
   }
 
+  // An ended session's event carries its summary: it goes to the top of
+  // the list without a request, and the view is redrawn at most every
+  // 500 ms however fast sessions end.
   let sessionsTimer = null;
-  function onSession() {
-    if (state.route.view !== "sessions") {
-      state.sessionsLoaded = false;
-      return;
+  function onSession(summary) {
+    if (!state.sessionsLoaded) return;
+    if (summary && summary.id != null) {
+      state.sessions = [summary].concat(state.sessions.filter((s) => s.id !== summary.id)).slice(0, SESSIONS_KEPT);
     }
-    clearTimeout(sessionsTimer);
-    sessionsTimer = setTimeout(loadSessions, 100);
+    if (state.route.view !== "sessions" || sessionsTimer) return;
+    sessionsTimer = setTimeout(() => {
+      sessionsTimer = null;
+      forgetTranscripts();
+      renderSessions();
+    }, 500);
   }
 
   // ------------------------------------------------------------ live events
@@ -876,7 +921,7 @@
       try { return JSON.parse(event.data); } catch (_) { return null; }
     };
     source.addEventListener("message", (event) => onNewMessage(parse(event)));
-    source.addEventListener("session", () => onSession());
+    source.addEventListener("session", (event) => onSession(parse(event)));
     source.addEventListener("deleted", (event) => {
       const data = parse(event);
       onDeleted(data ? data.id : null);
