@@ -65,6 +65,16 @@
 //! content is thus at most the budget plus one read (64 KiB) per
 //! connection, whatever the sink, and no other session is disturbed.
 //!
+//! ## Around the core: transcripts, fault rules and `mtakit serve`
+//!
+//! | threat | default | tests |
+//! |---|---|---|
+//! | Long pipelined sessions fill memory with transcripts, and listing them freezes the server | Each transcript keeps its start and its latest entries within [`TRANSCRIPT_BYTES`](crate::observe::TRANSCRIPT_BYTES) (256 KiB), the middle counted in one [`Entry::Omitted`](crate::observe::Entry::Omitted); `mtakit serve` keeps 32 MiB in total, lists summaries and serves one transcript on demand | `observe::tests::a_long_session_keeps_its_start_and_end_within_the_budget`, the CLI's `http::sessions::tests::transcripts_stay_within_their_budgets` |
+//! | A fault rule's regular expression freezes every session | Linear-time matching with a 64 KiB compiled-size limit (larger patterns are refused when loaded); `message` rules run on the blocking pool, two at a time, without a lock | `fault::pattern::tests::a_pattern_over_the_size_limit_is_refused_with_a_reason`, `fault::tests::a_message_match_runs_on_the_blocking_pool_while_others_are_served` |
+//! | Another client uses up a test's fault rule (`times`, `after`, `probability`) | Rules can count per peer or per session (`scope`), each with its own random state | `faults::scoped_counters_are_per_peer_or_per_session` |
+//! | `mtakit serve`: half-sent HTTP requests hold every file descriptor, so SMTP gets no greeting and deliveries fail | A 10 s header timeout, a 30 s request timeout, at most 128 HTTP connections, and a file-descriptor budget that leaves room for SMTP's cap | the CLI's `http::listener` tests and `http_limits::half_sent_requests_leave_smtp_and_the_maildir_working` |
+//! | `mtakit serve`: a message writes escape sequences to the terminal, or forges the stdout framing | Content lines are printed after `| `, control characters escaped | the CLI's `output` tests and `serve::content_can_neither_drive_the_terminal_nor_forge_a_block` |
+//!
 //! ## Bad bytes and injection
 //!
 //! | threat | default | tests |
