@@ -117,10 +117,14 @@ pub(crate) struct ServeArgs {
     pub(crate) http_request_timeout: Option<u64>,
 
     /// Bytes of session transcripts kept in total for /api/sessions; the
-    /// oldest sessions go first. Each transcript holds at most 256 KiB
-    /// [default: 32 MiB].
+    /// oldest sessions go first [default: 32 MiB].
     #[arg(long, value_name = "BYTES", value_parser = positive, help_heading = "HTTP")]
     pub(crate) sessions_max_bytes: Option<usize>,
+
+    /// Bytes each session's transcript holds; past it the middle of the
+    /// session is dropped and counted [default: 256 KiB].
+    #[arg(long, value_name = "BYTES", value_parser = positive, help_heading = "HTTP")]
+    pub(crate) transcript_bytes: Option<usize>,
 
     /// Once every listener is bound, write their ports to this file as
     /// JSON: {"smtp": PORT, "http": PORT|null, "implicit_tls": PORT|null}.
@@ -229,7 +233,7 @@ pub(crate) struct ServeArgs {
 
     /// Message content all sessions together may hold in memory while it
     /// arrives; a message that would overrun it is drained and refused
-    /// with 452 4.3.1 [default: 536870912, i.e. 512 MiB].
+    /// with 452 4.3.1 [default: 536870912] (512 MiB).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub(crate) max_content_in_flight: Option<u64>,
 

@@ -110,6 +110,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     if !args.no_http || args.events.is_some() {
         builder = builder.observer(hub.clone());
     }
+    if let Some(bytes) = args.transcript_bytes {
+        builder = builder.transcript_bytes(bytes);
+    }
     if let Some(bytes) = args.max_content_in_flight {
         builder = builder.max_content_in_flight(usize::try_from(bytes).unwrap_or(usize::MAX));
     }

@@ -182,6 +182,14 @@ mod tests {
                 "sessions_max_bytes",
                 format!("{} MiB", SESSIONS_MAX_BYTES >> 20),
             ),
+            (
+                "transcript_bytes",
+                format!("{} KiB", mtakit::observe::TRANSCRIPT_BYTES >> 10),
+            ),
+            (
+                "max_content_in_flight",
+                format!("{}", mtakit::DEFAULT_CONTENT_IN_FLIGHT),
+            ),
         ];
         let mut cli = Cli::command();
         cli.build();

@@ -248,7 +248,11 @@ where
         info: ConnectionInfo,
     ) -> Self {
         let recorder = shared.observer.as_ref().map(|observer| {
-            let recorder = Box::new(Recorder::new(info.peer, info.local));
+            let recorder = Box::new(Recorder::with_budget(
+                info.peer,
+                info.local,
+                shared.transcript_bytes,
+            ));
             observer.session_started(recorder.id(), info.peer);
             recorder
         });

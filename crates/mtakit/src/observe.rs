@@ -207,6 +207,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    #[cfg(test)]
     pub(crate) fn new(peer: SocketAddr, local: SocketAddr) -> Self {
         Self::with_budget(peer, local, TRANSCRIPT_BYTES)
     }

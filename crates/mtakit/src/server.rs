@@ -35,6 +35,8 @@ pub(crate) struct Shared<P, A, S> {
     pub(crate) observer: Option<ObserverHandle>,
     /// Message content held by all sessions together.
     pub(crate) content_budget: Arc<ContentBudget>,
+    /// The byte budget of each session's transcript.
+    pub(crate) transcript_bytes: usize,
     shutdown_timeout: Duration,
     /// Open connections, in total (over every listener) and per IP.
     connections: Mutex<Connections>,
@@ -91,6 +93,7 @@ impl Server {
                 observer: None,
                 shutdown_timeout: Duration::from_secs(30),
                 content_in_flight: DEFAULT_CONTENT_IN_FLIGHT,
+                transcript_bytes: crate::observe::TRANSCRIPT_BYTES,
             },
             policy: AcceptAll,
             authenticator: NoAuth,
@@ -114,6 +117,7 @@ struct Options {
     observer: Option<ObserverHandle>,
     shutdown_timeout: Duration,
     content_in_flight: usize,
+    transcript_bytes: usize,
 }
 
 /// Configures a [`Server`]; from [`Server::builder`].
@@ -185,6 +189,15 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
     /// session and hands it to `observer` when the session ends.
     pub fn observer(mut self, observer: impl SessionObserver) -> Self {
         self.options.observer = Some(ObserverHandle(Arc::new(observer)));
+        self
+    }
+
+    /// The most bytes each session's transcript holds; past it the middle
+    /// of the session is dropped and counted in one
+    /// [`Entry::Omitted`](crate::observe::Entry::Omitted). Default
+    /// [`TRANSCRIPT_BYTES`](crate::observe::TRANSCRIPT_BYTES) (256 KiB).
+    pub fn transcript_bytes(mut self, bytes: usize) -> Self {
+        self.options.transcript_bytes = bytes;
         self
     }
 
@@ -271,6 +284,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
                 proxy_from: o.proxy_from,
                 observer: o.observer,
                 content_budget: Arc::new(ContentBudget::new(o.content_in_flight)),
+                transcript_bytes: o.transcript_bytes,
                 shutdown_timeout: o.shutdown_timeout,
                 connections: Mutex::new(Connections::default()),
             }),

@@ -122,3 +122,42 @@ async fn a_client_that_vanishes_still_gets_a_transcript() {
     );
     assert!(matches!(&t.entries.last().unwrap().entry, Entry::End(e) if e == "client closed"));
 }
+
+/// `Builder::transcript_bytes`: a session of thousands of long pipelined
+/// commands keeps a transcript within the budget, with its start, its end
+/// and a count of what was dropped (redteam §3: 10,000 entries × 512
+/// characters per session before).
+#[tokio::test]
+async fn a_transcript_stays_within_its_byte_budget() {
+    let observer = Collect::default();
+    let server = Server::builder()
+        .observer(observer.clone())
+        .transcript_bytes(16 * 1024)
+        .build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let mut c = TestClient::connect(addr).await.unwrap();
+    c.ehlo("first.test").await.unwrap();
+    let noop = format!("NOOP {}\r\n", "x".repeat(500));
+    c.send_raw(noop.repeat(2_000).as_bytes()).await.unwrap();
+    c.read_replies(2_000).await.unwrap();
+    c.quit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), observer.ended.notified())
+        .await
+        .expect("the session ended");
+    let transcripts = observer.transcripts.lock().unwrap();
+    let t = &transcripts[0];
+    assert!(t.bytes() <= 16 * 1024, "{} bytes kept", t.bytes());
+    let (entries, bytes) = t.omitted().expect("the middle was dropped");
+    assert!(
+        entries > 3_000 && bytes > 1_000_000,
+        "{entries} entries, {bytes} bytes"
+    );
+    assert_eq!(t.commands().next(), Some("EHLO first.test"));
+    assert_eq!(t.commands().last(), Some("QUIT"));
+    assert_eq!(t.command_count(), 2_002);
+}
