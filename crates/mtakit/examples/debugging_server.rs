@@ -36,8 +36,20 @@ impl MessageSink for PrintSink {
             println!("Rcpt-To: {to}");
         }
         println!();
-        // The bytes exactly as received, with CRLF line ends.
-        print!("{}", message.text().replace("\r\n", "\n"));
+        // The content line by line, each after "| " so that no line of the
+        // message can pass for an end marker, and with control characters
+        // (ESC, say) escaped so that a message cannot drive the terminal.
+        for line in message.text().split_terminator("\r\n") {
+            let shown: String = line
+                .chars()
+                .map(|c| match c {
+                    '\t' => c.to_string(),
+                    c if c.is_control() => c.escape_unicode().to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
+            println!("| {shown}");
+        }
         println!("------------ END MESSAGE ------------");
         // Ok means "stored": the client now gets its 250.
         Ok(())
