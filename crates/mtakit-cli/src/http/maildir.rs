@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::model::{Meta, unbracket};
@@ -91,7 +91,7 @@ impl Maildir {
                 path: path.to_owned(),
                 skip,
             },
-            subject: OnceLock::from(subject_of(&head[skip..])),
+            subject: subject_of(&head[skip..]),
         });
         self.lock()
             .files
