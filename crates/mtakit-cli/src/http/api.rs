@@ -21,9 +21,9 @@ use tokio::sync::watch;
 use super::detail::{self, disposition};
 use super::error::{ApiError, BODY_LIMIT, JsonBody};
 use super::events::{self, Hub};
-use super::model::{EnvelopeJson, Meta, SessionRecord};
 use super::filter::Filter;
 use super::mime_guard::TooComplex;
+use super::model::{EnvelopeJson, Meta, SessionRecord};
 use super::store::{Store, Stored};
 use super::waiters::Full;
 use super::{faults, sink, ui};
@@ -166,10 +166,11 @@ async fn list(State(app): State<App>, Query(w): Query<ListQuery>) -> Result<Resp
     .into_response())
 }
 
-/// The answer for a message too complex to take apart.
+/// The answer for a message too complex to take apart: 409 (a 422
+/// would become a 400 in `json_errors`).
 fn too_complex(id: &str, why: TooComplex) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::CONFLICT,
         format!("message {id:?} is not taken apart because {why}; /raw has it"),
     )
 }

@@ -110,7 +110,10 @@ mod tests {
         assert_eq!(truncate("abc", 3), "abc");
         assert_eq!(truncate("abcd", 3), "ab…");
         assert_eq!(truncate("ééééé", 4), "ééé…");
-        assert_eq!(truncate(&"x".repeat(5000), LIST_TEXT_MAX).chars().count(), 1000);
+        assert_eq!(
+            truncate(&"x".repeat(5000), LIST_TEXT_MAX).chars().count(),
+            1000
+        );
     }
 
     #[test]

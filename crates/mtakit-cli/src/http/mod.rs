@@ -2,6 +2,8 @@
 //! live events, session transcripts and fault rules, and the web UI.
 
 mod api;
+#[cfg(test)]
+mod api_tests;
 mod detail;
 mod error;
 mod events;

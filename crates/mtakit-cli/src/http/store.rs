@@ -238,14 +238,9 @@ impl Store {
 
     /// [`Store::add_memory`], blocking.
     pub(crate) fn insert(&self, message: Message) -> Option<Arc<Stored>> {
-        let Backend::Memory {
-            limit,
-            budget,
-            state,
-        } = &*self.backend
-        else {
+        if !self.in_memory() {
             return None;
-        };
+        }
         let meta = Meta::of(&message);
         let stored = Arc::new(Stored {
             id: message.id().to_owned(),
@@ -260,6 +255,21 @@ impl Store {
             subject: subject_of(message.data()),
             content: Content::Memory(Bytes::from(message.into_data())),
         });
+        self.keep(stored)
+    }
+
+    /// Keeps `stored` in memory, dropping the oldest messages past the
+    /// count or the byte budget, and offers it to the waiters; `None` when
+    /// the store is not in memory or `stored` alone is over the budget.
+    pub(crate) fn keep(&self, stored: Arc<Stored>) -> Option<Arc<Stored>> {
+        let Backend::Memory {
+            limit,
+            budget,
+            state,
+        } = &*self.backend
+        else {
+            return None;
+        };
         let mut evicted = Vec::new();
         {
             let mut state = lock(state);
@@ -419,6 +429,56 @@ mod tests {
         assert!(!f("", "", "invoice", "").matches(&s));
         assert!(!f("", "", "", "missing").matches(&s));
         assert!(Filter::default().matches(&s));
+    }
+
+    #[test]
+    fn the_byte_budget_drops_the_oldest() {
+        let body = "x".repeat(100_000);
+        let one = stored("probe", "", &["a@b"], &body).footprint();
+        let budget = 10 * one + one / 2;
+        let store = Store::memory(1000, budget);
+        for i in 0..30 {
+            let kept = store.keep(Arc::new(stored(&format!("m{i}"), "", &["a@b"], &body)));
+            assert!(kept.is_some());
+            let (bytes, count) = store.memory_use();
+            assert!(bytes <= budget, "{bytes} > {budget} after {i}");
+            assert!(count <= 10);
+        }
+        let ids: Vec<String> = store.all().unwrap().iter().map(|s| s.id.clone()).collect();
+        let newest: Vec<String> = (20..30).rev().map(|i| format!("m{i}")).collect();
+        assert_eq!(ids, newest);
+        // The count limit still holds beside it.
+        let store = Store::memory(3, budget);
+        for i in 0..5 {
+            store.keep(Arc::new(stored(&format!("n{i}"), "", &["a@b"], "x")));
+        }
+        assert_eq!(store.memory_use().1, 3);
+        // Deleting gives the bytes back.
+        assert!(store.delete("n4").unwrap());
+        assert_eq!(store.memory_use().1, 2);
+        store.clear().unwrap();
+        assert_eq!(store.memory_use(), (0, 0));
+    }
+
+    #[test]
+    fn a_message_over_the_budget_is_not_kept() {
+        let store = Store::memory(10, 1000);
+        let big = stored("big", "", &["a@b"], &"x".repeat(5000));
+        assert!(store.keep(Arc::new(big)).is_none());
+        assert_eq!(store.memory_use(), (0, 0));
+    }
+
+    #[test]
+    fn list_strings_are_bounded() {
+        let subject = format!("Subject: {}\r\n\r\nbody\r\n", "s".repeat(3_000_000));
+        let long = "r".repeat(5000);
+        let s = stored("1", &long, &[&long], &subject);
+        let summary = s.summary();
+        assert_eq!(summary.subject.unwrap().chars().count(), LIST_TEXT_MAX);
+        assert_eq!(summary.from.chars().count(), LIST_TEXT_MAX);
+        assert_eq!(summary.to[0].chars().count(), LIST_TEXT_MAX);
+        // The subject is kept once at full size: in the data.
+        assert!(s.footprint() < 3_000_000 + 20_000);
     }
 
     #[test]

@@ -188,6 +188,8 @@ impl Drop for Registration {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -202,5 +204,44 @@ mod tests {
         drop(a);
         assert_eq!(waiters.len(), 1);
         assert!(waiters.register(Filter::default(), 1).is_ok());
+    }
+
+    fn stored(id: &str, data: &'static [u8]) -> Stored {
+        Stored {
+            id: id.to_owned(),
+            received_at: std::time::SystemTime::now(),
+            from: String::new(),
+            to: Vec::new(),
+            size: data.len() as u64,
+            meta: None,
+            subject: super::super::headers::subject_of(data),
+            content: super::super::store::Content::Memory(data.into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_matching_message_wakes() {
+        let waiters = Arc::new(Waiters::new(4));
+        let filter = Filter {
+            subject: Some("Report".to_owned()),
+            ..Filter::default()
+        };
+        let waiting = waiters.register(filter, 1).unwrap();
+        let woken = |w: &Registration| {
+            let w = w.wake.clone();
+            async move {
+                tokio::time::timeout(Duration::ZERO, w.notified())
+                    .await
+                    .is_ok()
+            }
+        };
+        waiters.offer(&stored("a", b"Subject: lunch\r\n\r\nx"));
+        assert!(!woken(&waiting).await);
+        assert!(waiting.ready().is_none());
+        waiters.offer(&stored("b", b"Subject: the report\r\n\r\nx"));
+        assert!(woken(&waiting).await);
+        assert_eq!(waiting.ready().unwrap().len(), 1);
+        waiters.forget(&["b".to_owned()]);
+        assert!(waiting.ready().is_none());
     }
 }
