@@ -13,7 +13,8 @@ use tower::ServiceExt;
 use super::api::{App, router};
 use super::events::{Hub, HubThread};
 use super::headers::subject_of;
-use super::store::{Content, Store, Stored};
+use super::store::Store;
+use super::stored::{Content, Stored};
 
 /// The app, and what must outlive it: the hub's thread and the shutdown
 /// sender (a dropped sender ends every wait at once).

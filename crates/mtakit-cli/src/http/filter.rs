@@ -5,7 +5,7 @@
 use memchr::memmem;
 use serde::Deserialize;
 
-use super::store::Stored;
+use super::stored::Stored;
 
 /// Octets of a message lower-cased at a time for a non-ASCII `q`.
 const CHUNK: usize = 64 * 1024;

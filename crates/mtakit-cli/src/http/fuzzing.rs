@@ -11,7 +11,7 @@ use super::filter::bytes_contain;
 use super::headers::{LIST_TEXT_MAX, subject_of};
 use super::mime_guard;
 use super::model::EnvelopeJson;
-use super::store::{Content, Stored};
+use super::stored::{Content, Stored};
 
 /// Attachments fetched one by one (each is a full parse).
 const ATTACHMENTS_FETCHED: usize = 8;

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use super::headers::subject_of;
 use super::model::{Meta, unbracket};
-use super::store::{Content, Stored, subject_of};
+use super::stored::{Content, Stored};
 
 /// How much of a file is read to find the trace lines and the Subject.
 const HEAD: u64 = 64 * 1024;

@@ -13,9 +13,11 @@ mod fuzzing;
 mod headers;
 mod maildir;
 mod mime_guard;
+mod mime_scan;
 mod model;
 mod sink;
 mod store;
+mod stored;
 mod ui;
 mod waiters;
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
 use super::filter::Filter;
-use super::store::Stored;
+use super::stored::Stored;
 
 /// How many `GET /api/wait` requests may wait at a time by default: 64
 /// (`--max-waiters`). Past it, `/api/wait` answers 503.
@@ -215,7 +215,7 @@ mod tests {
             size: data.len() as u64,
             meta: None,
             subject: super::super::headers::subject_of(data),
-            content: super::super::store::Content::Memory(data.into()),
+            content: super::super::stored::Content::Memory(data.into()),
         }
     }
 
