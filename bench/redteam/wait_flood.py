@@ -25,6 +25,7 @@ try:
     def wait(i):
         results.append(server.get(f"/api/wait?q=needle-{i}&timeout_ms=30000", timeout=40)[0])
 
+    cpu_start = server.cpu_s()
     threads = [threading.Thread(target=wait, args=(i,), daemon=True) for i in range(waiters)]
     for t in threads:
         t.start()
@@ -39,6 +40,7 @@ try:
     time.sleep(2)
     cpu1 = server.cpu_s()
     print(f"{waiters} waiters over {stored} x {size} octets: {refused} refused (503); "
+          f"registering cost {cpu0 - cpu_start:.2f} s CPU; "
           f"{new} new messages cost {cpu1 - cpu0:.2f} s CPU (sent in {send_s:.2f} s); "
           f"unrelated list {status} in {list_s:.3f} s; peak RSS {server.hwm_mb():.0f} MB; "
           f"alive={server.alive()}")

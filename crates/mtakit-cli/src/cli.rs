@@ -531,6 +531,10 @@ mod tests {
         assert!(serve(&["--no-http", "--http", "127.0.0.1:0"]).is_err());
         assert!(serve(&["--maildir", "m", "--store-limit", "3"]).is_err());
         assert!(serve(&["--store-limit", "0"]).is_err());
+        let args = serve(&["--store-bytes", "1048576", "--max-waiters", "5"]).unwrap();
+        assert_eq!((args.store_bytes, args.max_waiters), (1_048_576, 5));
+        assert!(serve(&["--maildir", "m", "--store-bytes", "10"]).is_err());
+        assert!(serve(&["--max-waiters", "0"]).is_err());
     }
 
     #[test]
@@ -668,6 +672,8 @@ mod tests {
             serve(&["--max-recipients", "100"]).unwrap().check(),
             Ok(Vec::new())
         );
+        let warnings = serve(&["--store-bytes", "1000"]).unwrap().check().unwrap();
+        assert!(warnings[0].contains("not kept"), "{warnings:?}");
         let warnings = serve(&["--auth", "a:b"]).unwrap().check().unwrap();
         assert!(
             warnings[0].contains("AUTH will not be offered"),
