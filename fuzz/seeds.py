@@ -144,3 +144,32 @@ write("reply", "ehlo", b"250-mx.example.com Hello\r\n250-PIPELINING\r\n250-SIZE 
 write("reply", "enhanced", b"550-5.7.1 refused\r\n550 5.7.1 go away\r\n250 2.1.0 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
       b"421 4.7.0 closing\r\n334 VXNlcm5hbWU6\r\n250\r\n")
 write("reply", "malformed", b"25\r\n2500 x\r\n250-a\r\n251 b\r\n999 x\r\n\xff\xfe\r\n550 2.0.0 mismatch\r\n")
+
+# ---------------------------------------------------------------- message_model
+# a received message, whole: summary, detail, HTML, attachments
+write("message_model", "plain",
+      b"From: a@example.com\r\nTo: b@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\n\r\nHello\r\n")
+write("message_model", "alternative",
+      b"Subject: alt\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n"
+      b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain\r\n"
+      b"--b1\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--b1--\r\n")
+write("message_model", "attachments",
+      b"Subject: files\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+      b"--m\r\nContent-Type: application/pdf; name*0=\"rep\"; name*1=\"ort.pdf\"\r\n"
+      b"Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n"
+      b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
+      b"--m\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--m--\r\n")
+write("message_model", "encoded-rfc822",
+      b"Subject: fwd\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      + b64(b"Subject: inner\nContent-Type: message/rfc822\n\nSubject: x\n\nx\n") + b"\r\n")
+write("message_model", "digest",
+      b"Subject: d\r\nContent-Type: multipart/digest; boundary=d\r\n\r\n"
+      b"--d\r\n\r\nSubject: one\r\n\r\n1\r\n--d\r\n\r\nSubject: two\r\n\r\n2\r\n--d--\r\n")
+write("message_model", "deep-rfc822",
+      b"Subject: deep\r\n" + b"Content-Type: message/rfc822\r\n\r\n" * 40 + b"Subject: x\r\n\r\nx\r\n")
+write("message_model", "deep-multipart",
+      b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(40))
+      + b"\r\nleaf\r\n")
+write("message_model", "rfc2231",
+      b"Subject: p\r\nContent-Type: text/plain; " + b"; ".join(b"n*%d=a" % i for i in range(300))
+      + b"\r\n\r\nbody\r\n")

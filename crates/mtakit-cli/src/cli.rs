@@ -82,6 +82,19 @@ pub(crate) struct ServeArgs {
           conflicts_with_all = ["maildir", "discard"])]
     pub(crate) store_limit: usize,
 
+    /// Keep at most this many octets of messages in memory (their data
+    /// plus a small overhead each), dropping the oldest (without --maildir
+    /// or --discard); 268435456 is 256 MiB.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::http::STORE_BYTES, value_parser = positive,
+          conflicts_with_all = ["maildir", "discard"])]
+    pub(crate) store_bytes: usize,
+
+    /// How many GET /api/wait requests may wait at a time; past it the API
+    /// answers 503.
+    #[arg(long, value_name = "N", default_value_t = crate::http::MAX_WAITERS,
+          value_parser = positive, help_heading = "HTTP")]
+    pub(crate) max_waiters: usize,
+
     /// Do not print messages on stdout.
     #[arg(long)]
     pub(crate) quiet: bool,
@@ -325,6 +338,16 @@ impl ServeArgs {
             ));
         }
         let mut warnings = Vec::new();
+        let largest = self
+            .max_message_size
+            .unwrap_or(mtakit::Limits::default().max_message_size);
+        if self.maildir.is_none() && !self.discard && (self.store_bytes as u64) < largest {
+            warnings.push(format!(
+                "--store-bytes {} is below the largest message ({largest} octets): \
+                 messages larger than it are accepted but not kept",
+                self.store_bytes
+            ));
+        }
         if let Some(n) = self.max_recipients.filter(|n| *n < 100) {
             warnings.push(format!(
                 "--max-recipients {n} violates RFC 5321 §4.5.3.1.8, which requires servers \
@@ -515,6 +538,8 @@ mod tests {
         assert_eq!(args.http, "127.0.0.1:8025", "loopback only");
         assert!(!args.no_http && !args.quiet);
         assert_eq!(args.store_limit, 1000);
+        assert_eq!(args.store_bytes, crate::http::STORE_BYTES);
+        assert_eq!(args.max_waiters, crate::http::MAX_WAITERS);
         assert_eq!(
             (args.port_file, args.faults, args.events),
             (None, None, None)
@@ -544,6 +569,10 @@ mod tests {
         assert!(serve(&["--no-http", "--http", "127.0.0.1:0"]).is_err());
         assert!(serve(&["--maildir", "m", "--store-limit", "3"]).is_err());
         assert!(serve(&["--store-limit", "0"]).is_err());
+        let args = serve(&["--store-bytes", "1048576", "--max-waiters", "5"]).unwrap();
+        assert_eq!((args.store_bytes, args.max_waiters), (1_048_576, 5));
+        assert!(serve(&["--maildir", "m", "--store-bytes", "10"]).is_err());
+        assert!(serve(&["--max-waiters", "0"]).is_err());
     }
 
     #[test]
@@ -681,6 +710,8 @@ mod tests {
             serve(&["--max-recipients", "100"]).unwrap().check(),
             Ok(Vec::new())
         );
+        let warnings = serve(&["--store-bytes", "1000"]).unwrap().check().unwrap();
+        assert!(warnings[0].contains("not kept"), "{warnings:?}");
         let warnings = serve(&["--auth", "a:b"]).unwrap().check().unwrap();
         assert!(
             warnings[0].contains("AUTH will not be offered"),

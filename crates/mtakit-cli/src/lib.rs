@@ -31,6 +31,18 @@ mod setup;
 
 use cli::{Cli, Command};
 
+/// Entry points for the fuzz targets in `fuzz/`; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Runs `data`, as a received message, through everything the dev
+    /// server's HTTP API does with one: the list entry (summary and its
+    /// JSON), a `q` search, the detail, the HTML body and the attachments.
+    /// Panics if a list string is over its bound.
+    pub fn message_model(data: &[u8]) {
+        crate::http::message_model(data);
+    }
+}
+
 /// Runs the `mtakit` command with the process arguments and returns its
 /// exit code.
 pub fn main() -> ExitCode {

@@ -94,11 +94,12 @@ pub(crate) fn sessions_max_bytes(args: &ServeArgs) -> usize {
 /// Where the HTTP API finds the messages: the Maildir, nowhere
 /// (`--discard`), or memory.
 pub(crate) fn make_store(args: &ServeArgs) -> Store {
-    match &args.maildir {
+    let store = match &args.maildir {
         Some(dir) => Store::maildir(dir.clone()),
         None if args.discard => Store::discard(),
-        None => Store::memory(args.store_limit),
-    }
+        None => Store::memory(args.store_limit, args.store_bytes),
+    };
+    store.max_waiters(args.max_waiters)
 }
 
 /// The fault plan shared by the server and `/api/faults`, with the rules

@@ -1,5 +1,5 @@
 //! Where the API finds messages: the bounded memory store
-//! (`--store-limit`), a Maildir (`--maildir`), and nothing (`--discard`).
+//! (`--store-limit`, `--store-bytes`), a Maildir (`--maildir`), and nothing (`--discard`).
 
 mod support;
 
@@ -29,6 +29,22 @@ fn store_limit_keeps_the_newest() {
     }
     assert_eq!(subjects(&daemon), ["number 5", "number 4", "number 3"]);
     assert_eq!(get(daemon.http(), "/api/messages").json()["total"], 3);
+}
+
+#[test]
+fn store_bytes_keeps_the_newest_within_the_budget() {
+    // Each message is about 100 kB; 350,000 octets hold three of them.
+    let daemon = Daemon::start(&["--quiet", "--store-bytes", "350000"]);
+    let filler = "x".repeat(76);
+    for i in 1..=6 {
+        let mut content = format!("Subject: big {i}\r\n\r\n");
+        for _ in 0..1300 {
+            content.push_str(&filler);
+            content.push_str("\r\n");
+        }
+        send_one(daemon.addr, "a@example.com", &["b@example.com"], &content);
+    }
+    assert_eq!(subjects(&daemon), ["big 6", "big 5", "big 4"]);
 }
 
 #[test]

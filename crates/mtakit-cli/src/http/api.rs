@@ -21,9 +21,12 @@ use tokio::sync::watch;
 use super::detail::{self, disposition};
 use super::error::{ApiError, BODY_LIMIT, JsonBody};
 use super::events::{self, Hub};
+use super::filter::Filter;
 use super::listener::HttpLimits;
+use super::mime_guard::TooComplex;
 use super::model::{EnvelopeJson, Meta};
-use super::store::{Filter, Store, Stored};
+use super::store::{Store, Stored};
+use super::waiters::Full;
 use super::{faults, sessions, sink, ui};
 use crate::relay::Relay;
 
@@ -33,6 +36,10 @@ pub(crate) const HTML_CSP: &str =
     "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'";
 /// The longest `timeout_ms` of `/api/wait`: five minutes.
 const MAX_WAIT_MS: u64 = 300_000;
+/// Messages in a page of `GET /api/messages` without `limit`: 200.
+pub(crate) const PAGE_DEFAULT: usize = 200;
+/// The largest `limit` of `GET /api/messages`: 1,000.
+pub(crate) const PAGE_MAX: usize = 1000;
 
 /// What the handlers share.
 #[derive(Clone, Debug)]
@@ -116,15 +123,65 @@ fn listing(found: &[Arc<Stored>]) -> serde_json::Value {
     serde_json::json!({ "total": found.len(), "messages": messages })
 }
 
+/// The query of `GET /api/messages`: the filters and a page.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    to: Option<String>,
+    from: Option<String>,
+    subject: Option<String>,
+    q: Option<String>,
+    /// At most this many messages ([`PAGE_DEFAULT`], at most
+    /// [`PAGE_MAX`]).
+    limit: Option<usize>,
+    /// Skip this many of the newest matching messages.
+    start: Option<usize>,
+}
+
 async fn query(app: &App, filter: Filter) -> Result<Vec<Arc<Stored>>, ApiError> {
     let store = app.store.clone();
     blocking(move || store.query(&filter)).await
 }
 
-/// `GET /api/messages`.
-async fn list(State(app): State<App>, Query(filter): Query<Filter>) -> Result<Response, ApiError> {
+/// `GET /api/messages`: `{"total": N, "start": S, "limit": L, "messages":
+/// [...]}`, newest first; `total` counts every matching message, the
+/// page holds at most `limit` of them from `start` on.
+async fn list(State(app): State<App>, Query(w): Query<ListQuery>) -> Result<Response, ApiError> {
+    let limit = w.limit.unwrap_or(PAGE_DEFAULT);
+    if limit > PAGE_MAX {
+        return Err(ApiError::bad_request(format!(
+            "limit {limit} is above the largest page, {PAGE_MAX}"
+        )));
+    }
+    let start = w.start.unwrap_or(0);
+    let filter = Filter {
+        to: w.to,
+        from: w.from,
+        subject: w.subject,
+        q: w.q,
+    };
     let found = query(&app, filter).await?;
-    Ok(Json(listing(&found)).into_response())
+    let page = found
+        .get(start.min(found.len())..)
+        .unwrap_or_default()
+        .iter()
+        .take(limit);
+    let messages: Vec<_> = page.map(|s| s.summary()).collect();
+    Ok(Json(serde_json::json!({
+        "total": found.len(),
+        "start": start,
+        "limit": limit,
+        "messages": messages,
+    }))
+    .into_response())
+}
+
+/// The answer for a message too complex to take apart: 409 (a 422
+/// would become a 400 in `json_errors`).
+fn too_complex(id: &str, why: TooComplex) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!("message {id:?} is not taken apart because {why}; /raw has it"),
+    )
 }
 
 /// The message with this id, or a 404.
@@ -184,7 +241,9 @@ async fn raw(State(app): State<App>, Path(id): Path<String>) -> Result<Response,
 /// `GET /api/messages/{id}/html`: the HTML body under a sandbox policy.
 async fn html(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let (_, raw) = find_raw(&app, id.clone()).await?;
-    let html = tokio::task::spawn_blocking(move || detail::html(&raw)).await?;
+    let html = tokio::task::spawn_blocking(move || detail::html(&raw))
+        .await?
+        .map_err(|why| too_complex(&id, why))?;
     let html =
         html.ok_or_else(|| ApiError::not_found(format!("message {id:?} has no HTML body")))?;
     Ok((
@@ -203,7 +262,9 @@ async fn attachment(
     Path((id, index)): Path<(String, usize)>,
 ) -> Result<Response, ApiError> {
     let (_, raw) = find_raw(&app, id.clone()).await?;
-    let found = tokio::task::spawn_blocking(move || detail::attachment(&raw, index)).await?;
+    let found = tokio::task::spawn_blocking(move || detail::attachment(&raw, index))
+        .await?
+        .map_err(|why| too_complex(&id, why))?;
     let download = found
         .ok_or_else(|| ApiError::not_found(format!("message {id:?} has no attachment {index}")))?;
     let disposition = disposition(download.name.as_deref(), index);
@@ -315,7 +376,9 @@ struct WaitQuery {
 
 /// `GET /api/wait`: the filtered list as soon as it holds `count`
 /// messages (default 1), or 408 after `timeout_ms` (default and cap five
-/// minutes). It sleeps until the store changes; nothing polls.
+/// minutes); 503 when `--max-waiters` requests wait already. The store is
+/// queried once; after that each new message is tested once against the
+/// waiter's filter. Nothing polls.
 async fn wait(State(app): State<App>, Query(w): Query<WaitQuery>) -> Result<Response, ApiError> {
     let count = w.count.unwrap_or(1);
     let timeout = Duration::from_millis(w.timeout_ms.unwrap_or(MAX_WAIT_MS).min(MAX_WAIT_MS));
@@ -326,22 +389,35 @@ async fn wait(State(app): State<App>, Query(w): Query<WaitQuery>) -> Result<Resp
         subject: w.subject,
         q: w.q,
     };
-    let mut changes = app.store.subscribe();
+    // Registered before the query: a message stored meanwhile is found by
+    // one or offered to the other.
+    let waiting = app
+        .store
+        .waiters()
+        .register(filter.clone(), count)
+        .map_err(|Full(cap)| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("too many requests are waiting in /api/wait (at most {cap}); try later"),
+            )
+        })?;
+    let found = query(&app, filter).await?;
+    waiting.seed(found.iter().map(|s| s.id.clone()));
+    drop(found);
     let mut shutdown = app.shutdown.clone();
     loop {
-        changes.borrow_and_update();
-        let found = query(&app, filter.clone()).await?;
-        if found.len() >= count {
+        if let Some(ids) = waiting.ready() {
+            let store = app.store.clone();
+            let found = blocking(move || store.by_ids(&ids)).await?;
             return Ok(Json(listing(&found)).into_response());
         }
         let woke = tokio::select! {
-            changed = tokio::time::timeout_at(deadline, changes.changed()) => {
-                matches!(changed, Ok(Ok(())))
-            }
+            woken = tokio::time::timeout_at(deadline, waiting.woken()) => woken.is_ok(),
             _ = shutdown.wait_for(|stop| *stop) => false,
         };
         if !woke {
-            let body = serde_json::json!({ "error": "timeout", "total": found.len() });
+            let total = waiting.matched().len();
+            let body = serde_json::json!({ "error": "timeout", "total": total });
             return Ok((StatusCode::REQUEST_TIMEOUT, Json(body)).into_response());
         }
     }

@@ -1,11 +1,15 @@
 //! A message taken apart with mail-parser, on request only: the headers,
-//! the text and HTML bodies, and the attachments.
+//! the text and HTML bodies, and the attachments. Every full parse goes
+//! through [`mime_guard::parse`]; a message it refuses gets its headers
+//! (from the first [`SUMMARY_HEAD`] octets, undecoded) and a notice.
 
 use std::borrow::Cow;
 
-use mail_parser::{HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{HeaderValue, MessagePart, MimeHeaders, PartType};
 use serde::Serialize;
 
+use super::headers::{SUMMARY_HEAD, fields, unfolded};
+use super::mime_guard::{self, TooComplex};
 use super::model::EnvelopeJson;
 use super::store::Stored;
 
@@ -24,6 +28,10 @@ pub(crate) struct Detail {
     html: Option<String>,
     attachments: Vec<AttachmentJson>,
     findings: Vec<String>,
+    /// Set when the message is too complex to take apart: why, in words.
+    /// Its headers are then shown undecoded, and it has no text, HTML or
+    /// attachments; `/raw` still serves it.
+    notice: Option<String>,
 }
 
 /// One attachment in a [`Detail`].
@@ -97,20 +105,20 @@ fn header_value(raw: &[u8], value: &HeaderValue<'_>, start: usize, end: usize) -
 }
 
 fn unfold(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for (i, line) in value.split('\n').enumerate() {
-        let line = line.trim_end_matches('\r');
-        if i > 0 && !line.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(if i > 0 { line.trim_start() } else { line });
-    }
-    out.trim().to_owned()
+    unfolded(value.as_bytes())
+}
+
+/// The notice of a message [`mime_guard`] refuses.
+pub(crate) fn notice(why: TooComplex) -> String {
+    format!(
+        "This message is not taken apart because {why}; its headers are shown \
+         as received, and the raw message has the rest."
+    )
 }
 
 /// Builds the detail of `stored` from its bytes.
 pub(crate) fn detail(stored: &Stored, envelope: EnvelopeJson, raw: &[u8]) -> Detail {
-    let parsed = MessageParser::new().parse(raw);
+    let parsed = mime_guard::parse(raw);
     let id = path_segment(&stored.id);
     let mut detail = Detail {
         id: stored.id.clone(),
@@ -123,6 +131,19 @@ pub(crate) fn detail(stored: &Stored, envelope: EnvelopeJson, raw: &[u8]) -> Det
         html: None,
         attachments: Vec::new(),
         findings: stored.findings().to_vec(),
+        notice: None,
+    };
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(why) => {
+            let head = &raw[..raw.len().min(SUMMARY_HEAD)];
+            detail.headers = fields(head)
+                .into_iter()
+                .map(|(name, value)| (unfolded(name), unfolded(value)))
+                .collect();
+            detail.notice = Some(notice(why));
+            return detail;
+        }
     };
     let Some(message) = parsed else {
         detail.text = Some(String::from_utf8_lossy(raw).into_owned());
@@ -174,20 +195,26 @@ fn html_of<'x>(message: &'x mail_parser::Message<'x>) -> Option<Cow<'x, str>> {
 }
 
 /// The HTML body, when the message has one (not made from plain text).
-pub(crate) fn html(raw: &[u8]) -> Option<String> {
-    let message = MessageParser::new().parse(raw)?;
-    html_of(&message).map(Cow::into_owned)
+pub(crate) fn html(raw: &[u8]) -> Result<Option<String>, TooComplex> {
+    let Some(message) = mime_guard::parse(raw)? else {
+        return Ok(None);
+    };
+    Ok(html_of(&message).map(Cow::into_owned))
 }
 
 /// The attachment at `index`, as listed by [`detail`].
-pub(crate) fn attachment(raw: &[u8], index: usize) -> Option<Download> {
-    let message = MessageParser::new().parse(raw)?;
-    let part = message.attachments().nth(index)?;
-    Some(Download {
+pub(crate) fn attachment(raw: &[u8], index: usize) -> Result<Option<Download>, TooComplex> {
+    let Some(message) = mime_guard::parse(raw)? else {
+        return Ok(None);
+    };
+    let Some(part) = message.attachments().nth(index) else {
+        return Ok(None);
+    };
+    Ok(Some(Download {
         name: part.attachment_name().map(str::to_owned),
         content_type: content_type(part),
         data: part.contents().to_vec(),
-    })
+    }))
 }
 
 /// `attachment; filename="..."` with a name that is safe in a header and

@@ -8,11 +8,12 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use super::headers::subject_of;
 use super::model::{Meta, unbracket};
-use super::store::{Content, Stored, subject_of};
+use super::stored::{Content, Stored};
 
 /// How much of a file is read to find the trace lines and the Subject.
 const HEAD: u64 = 64 * 1024;
@@ -91,7 +92,7 @@ impl Maildir {
                 path: path.to_owned(),
                 skip,
             },
-            subject: OnceLock::from(subject_of(&head[skip..])),
+            subject: subject_of(&head[skip..]),
         });
         self.lock()
             .files

@@ -94,7 +94,7 @@ impl MessageSink for StoreSink {
         if self.store.in_memory() {
             // The store keeps the message; printing only borrows it.
             self.inner.deliver_kept(&message).await?;
-            if let Some(stored) = self.store.add_memory(message) {
+            if let Some(stored) = self.store.add_memory(message).await {
                 self.stored(stored);
             }
             return Ok(());

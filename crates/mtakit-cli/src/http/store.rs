@@ -1,149 +1,41 @@
-//! The message store behind the HTTP API: in memory (bounded, newest
-//! kept), a Maildir on disk, or nothing (`--discard`).
+//! The message store behind the HTTP API: in memory (bounded by a count
+//! and a byte budget, newest kept), a Maildir on disk, or nothing
+//! (`--discard`).
 //!
-//! Every change bumps a [`watch`] counter, so `GET /api/wait` sleeps until
-//! something happens instead of polling.
+//! Each new message is offered once to the [`Waiters`] of `GET /api/wait`;
+//! deletes and evictions are reported to them.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::body::Bytes;
-use mail_parser::MessageParser;
 use mtakit::Message;
-use serde::Deserialize;
-use tokio::sync::watch;
 
+use super::filter::Filter;
+use super::headers::subject_of;
 use super::maildir::Maildir;
-use super::model::{Meta, Summary, rfc3339, unbracket};
+use super::model::{Meta, unbracket};
+pub(crate) use super::stored::{Content, Stored};
+use super::waiters::{MAX_WAITERS, Waiters};
 
-/// A stored message: what the list shows, cheap to clone behind an `Arc`.
-#[derive(Debug)]
-pub(crate) struct Stored {
-    pub(crate) id: String,
-    pub(crate) received_at: SystemTime,
-    pub(crate) from: String,
-    pub(crate) to: Vec<String>,
-    /// Octets of the data as received.
-    pub(crate) size: u64,
-    /// Known for messages received by this process.
-    pub(crate) meta: Option<Arc<Meta>>,
-    pub(crate) content: Content,
-    /// The decoded Subject, parsed on first use.
-    pub(crate) subject: OnceLock<Option<String>>,
-}
-
-/// Where the bytes are.
-#[derive(Debug)]
-pub(crate) enum Content {
-    Memory(Bytes),
-    /// A Maildir file; the first `skip` octets are the trace lines mtakit
-    /// wrote before the data.
-    File {
-        path: PathBuf,
-        skip: usize,
-    },
-}
-
-impl Stored {
-    /// The bytes exactly as received. Blocking for a Maildir file.
-    pub(crate) fn raw(&self) -> io::Result<Bytes> {
-        match &self.content {
-            Content::Memory(bytes) => Ok(bytes.clone()),
-            Content::File { path, skip } => {
-                let mut data = std::fs::read(path)?;
-                data.drain(..(*skip).min(data.len()));
-                Ok(Bytes::from(data))
-            }
-        }
-    }
-
-    /// The decoded Subject. Blocking the first time for a Maildir file.
-    pub(crate) fn subject(&self) -> Option<&str> {
-        self.subject
-            .get_or_init(|| self.raw().ok().and_then(|raw| subject_of(&raw)))
-            .as_deref()
-    }
-
-    /// Conformance findings, as text.
-    pub(crate) fn findings(&self) -> &[String] {
-        self.meta.as_ref().map_or(&[], |m| &m.findings)
-    }
-
-    pub(crate) fn summary(&self) -> Summary {
-        Summary {
-            id: self.id.clone(),
-            from: self.from.clone(),
-            to: self.to.clone(),
-            subject: self.subject().map(str::to_owned),
-            size: self.size,
-            received_at: rfc3339(self.received_at),
-            findings: self.findings().len(),
-        }
-    }
-}
-
-/// The decoded Subject of a message, from its header section only.
-pub(crate) fn subject_of(raw: &[u8]) -> Option<String> {
-    MessageParser::new()
-        .parse_headers(raw)
-        .and_then(|m| m.subject().map(str::to_owned))
-}
-
-/// The `to`, `from`, `subject` and `q` filters of the list and of wait.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub(crate) struct Filter {
-    pub(crate) to: Option<String>,
-    pub(crate) from: Option<String>,
-    pub(crate) subject: Option<String>,
-    /// Full text over the raw message.
-    pub(crate) q: Option<String>,
-}
-
-/// A needle, lower-cased; `None` for a missing or empty filter.
-fn needle(value: Option<&String>) -> Option<String> {
-    value.filter(|v| !v.is_empty()).map(|v| v.to_lowercase())
-}
-
-fn contains(haystack: &str, needle: &str) -> bool {
-    haystack.to_lowercase().contains(needle)
-}
-
-impl Filter {
-    /// True when `stored` passes every filter given (case-insensitive
-    /// substrings). Blocking for `q` on a Maildir.
-    pub(crate) fn matches(&self, stored: &Stored) -> bool {
-        if let Some(n) = needle(self.from.as_ref())
-            && !contains(&stored.from, &n)
-        {
-            return false;
-        }
-        if let Some(n) = needle(self.to.as_ref())
-            && !stored.to.iter().any(|to| contains(to, &n))
-        {
-            return false;
-        }
-        if let Some(n) = needle(self.subject.as_ref())
-            && !stored.subject().is_some_and(|s| contains(s, &n))
-        {
-            return false;
-        }
-        if let Some(n) = needle(self.q.as_ref()) {
-            return stored
-                .raw()
-                .is_ok_and(|raw| contains(&String::from_utf8_lossy(&raw), &n));
-        }
-        true
-    }
+/// The default byte budget of the in-memory store: 256 MiB
+/// (`--store-bytes`). Past it the oldest messages are dropped.
+pub(crate) const STORE_BYTES: usize = 256 * 1024 * 1024;
+#[derive(Debug, Default)]
+struct Memory {
+    messages: VecDeque<Arc<Stored>>,
+    /// The sum of the messages' [`Stored::footprint`].
+    bytes: usize,
 }
 
 #[derive(Debug)]
 enum Backend {
     Memory {
         limit: usize,
-        messages: Mutex<VecDeque<Arc<Stored>>>,
+        budget: usize,
+        state: Mutex<Memory>,
     },
     Maildir(Maildir),
     Discard,
@@ -153,7 +45,7 @@ enum Backend {
 #[derive(Clone, Debug)]
 pub(crate) struct Store {
     backend: Arc<Backend>,
-    changed: Arc<watch::Sender<u64>>,
+    waiters: Arc<Waiters>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,15 +56,17 @@ impl Store {
     fn with(backend: Backend) -> Store {
         Store {
             backend: Arc::new(backend),
-            changed: Arc::new(watch::channel(0).0),
+            waiters: Arc::new(Waiters::new(MAX_WAITERS)),
         }
     }
 
-    /// Keeps the newest `limit` messages in memory.
-    pub(crate) fn memory(limit: usize) -> Store {
+    /// Keeps the newest `limit` messages in memory, and no more than
+    /// `budget` octets of them ([`Stored::footprint`]).
+    pub(crate) fn memory(limit: usize, budget: usize) -> Store {
         Store::with(Backend::Memory {
             limit: limit.max(1),
-            messages: Mutex::default(),
+            budget,
+            state: Mutex::default(),
         })
     }
 
@@ -186,26 +80,73 @@ impl Store {
         Store::with(Backend::Discard)
     }
 
+    /// Lets at most `cap` requests wait in `GET /api/wait` at a time.
+    pub(crate) fn max_waiters(self, cap: usize) -> Store {
+        Store {
+            waiters: Arc::new(Waiters::new(cap)),
+            ..self
+        }
+    }
+
+    /// The waiters of `GET /api/wait`.
+    pub(crate) fn waiters(&self) -> &Arc<Waiters> {
+        &self.waiters
+    }
+
     /// True when messages live in memory (and must be handed to the store).
     pub(crate) fn in_memory(&self) -> bool {
         matches!(*self.backend, Backend::Memory { .. })
     }
 
-    /// Wakes up on every change.
-    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.subscribe()
+    /// Octets and messages held in memory (zero unless in memory).
+    #[cfg(test)]
+    pub(crate) fn memory_use(&self) -> (usize, usize) {
+        match &*self.backend {
+            Backend::Memory { state, .. } => {
+                let state = lock(state);
+                (state.bytes, state.messages.len())
+            }
+            _ => (0, 0),
+        }
     }
 
-    fn bump(&self) {
-        self.changed.send_modify(|n| *n += 1);
+    /// Offers a new message to the waiters, off the caller's thread when
+    /// a runtime is at hand.
+    fn offer(&self, stored: &Arc<Stored>) {
+        if self.waiters.len() == 0 {
+            return;
+        }
+        let waiters = self.waiters.clone();
+        let stored = stored.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn_blocking(move || waiters.offer(&stored));
+            }
+            Err(_) => waiters.offer(&stored),
+        }
     }
 
-    /// Keeps a message received by this process in memory; `None` when
-    /// the store is not in memory.
-    pub(crate) fn add_memory(&self, message: Message) -> Option<Arc<Stored>> {
-        let Backend::Memory { limit, messages } = &*self.backend else {
+    /// Keeps a message received by this process in memory, dropping the
+    /// oldest past the count or the byte budget; `None` when the store is
+    /// not in memory, or the message alone is over the budget. The Subject
+    /// is parsed on a blocking thread.
+    pub(crate) async fn add_memory(&self, message: Message) -> Option<Arc<Stored>> {
+        if !self.in_memory() {
             return None;
-        };
+        }
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.insert(message))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// [`Store::add_memory`], blocking.
+    pub(crate) fn insert(&self, message: Message) -> Option<Arc<Stored>> {
+        if !self.in_memory() {
+            return None;
+        }
+        let meta = Meta::of(&message);
         let stored = Arc::new(Stored {
             id: message.id().to_owned(),
             received_at: message.received_at(),
@@ -215,18 +156,49 @@ impl Store {
                 .map(|p| unbracket(&p.to_string()))
                 .collect(),
             size: message.data().len() as u64,
-            meta: Some(Arc::new(Meta::of(&message))),
+            meta: Some(Arc::new(meta)),
+            subject: subject_of(message.data()),
             content: Content::Memory(Bytes::from(message.into_data())),
-            subject: OnceLock::new(),
         });
+        self.keep(stored)
+    }
+
+    /// Keeps `stored` in memory, dropping the oldest messages past the
+    /// count or the byte budget, and offers it to the waiters; `None` when
+    /// the store is not in memory or `stored` alone is over the budget.
+    pub(crate) fn keep(&self, stored: Arc<Stored>) -> Option<Arc<Stored>> {
+        let Backend::Memory {
+            limit,
+            budget,
+            state,
+        } = &*self.backend
+        else {
+            return None;
+        };
+        let mut evicted = Vec::new();
         {
-            let mut messages = lock(messages);
-            messages.push_back(stored.clone());
-            while messages.len() > *limit {
-                messages.pop_front();
+            let mut state = lock(state);
+            state.bytes += stored.footprint();
+            state.messages.push_back(stored.clone());
+            while state.messages.len() > *limit || state.bytes > *budget {
+                let Some(old) = state.messages.pop_front() else {
+                    break;
+                };
+                state.bytes -= old.footprint();
+                evicted.push(old.id.clone());
             }
         }
-        self.bump();
+        self.waiters.forget(&evicted);
+        if evicted.last() == Some(&stored.id) {
+            tracing::warn!(
+                id = %stored.id,
+                size = stored.size,
+                budget,
+                "message larger than --store-bytes; not kept"
+            );
+            return None;
+        }
+        self.offer(&stored);
         Some(stored)
     }
 
@@ -238,7 +210,7 @@ impl Store {
         };
         maildir.remember(path, Arc::new(meta));
         let stored = maildir.load(path).ok()?;
-        self.bump();
+        self.offer(&stored);
         Some(stored)
     }
 
@@ -248,11 +220,20 @@ impl Store {
         Ok(all.into_iter().filter(|s| filter.matches(s)).collect())
     }
 
+    /// The messages with these ids that are still stored, newest first.
+    /// Blocking.
+    pub(crate) fn by_ids(&self, ids: &HashSet<String>) -> io::Result<Vec<Arc<Stored>>> {
+        let all = self.all()?;
+        Ok(all.into_iter().filter(|s| ids.contains(&s.id)).collect())
+    }
+
     /// Every message, newest first. Blocking for a Maildir.
     fn all(&self) -> io::Result<Vec<Arc<Stored>>> {
         match &*self.backend {
             Backend::Discard => Ok(Vec::new()),
-            Backend::Memory { messages, .. } => Ok(lock(messages).iter().rev().cloned().collect()),
+            Backend::Memory { state, .. } => {
+                Ok(lock(state).messages.iter().rev().cloned().collect())
+            }
             Backend::Maildir(maildir) => maildir.scan(),
         }
     }
@@ -260,8 +241,8 @@ impl Store {
     /// The message with this id. Blocking for a Maildir.
     pub(crate) fn get(&self, id: &str) -> io::Result<Option<Arc<Stored>>> {
         match &*self.backend {
-            Backend::Memory { messages, .. } => {
-                Ok(lock(messages).iter().find(|s| s.id == id).cloned())
+            Backend::Memory { state, .. } => {
+                Ok(lock(state).messages.iter().find(|s| s.id == id).cloned())
             }
             _ => Ok(self.all()?.into_iter().find(|s| s.id == id)),
         }
@@ -272,11 +253,16 @@ impl Store {
     pub(crate) fn delete(&self, id: &str) -> io::Result<bool> {
         let found = match &*self.backend {
             Backend::Discard => false,
-            Backend::Memory { messages, .. } => {
-                let mut messages = lock(messages);
-                let before = messages.len();
-                messages.retain(|s| s.id != id);
-                messages.len() != before
+            Backend::Memory { state, .. } => {
+                let mut state = lock(state);
+                let position = state.messages.iter().position(|s| s.id == id);
+                match position.and_then(|at| state.messages.remove(at)) {
+                    Some(gone) => {
+                        state.bytes -= gone.footprint();
+                        true
+                    }
+                    None => false,
+                }
             }
             Backend::Maildir(maildir) => match maildir.scan()?.into_iter().find(|s| s.id == id) {
                 Some(stored) => maildir.remove(&stored)?,
@@ -284,7 +270,7 @@ impl Store {
             },
         };
         if found {
-            self.bump();
+            self.waiters.forget(&[id.to_owned()]);
         }
         Ok(found)
     }
@@ -293,20 +279,27 @@ impl Store {
     pub(crate) fn clear(&self) -> io::Result<()> {
         match &*self.backend {
             Backend::Discard => {}
-            Backend::Memory { messages, .. } => lock(messages).clear(),
+            Backend::Memory { state, .. } => {
+                let mut state = lock(state);
+                state.messages.clear();
+                state.bytes = 0;
+            }
             Backend::Maildir(maildir) => {
                 for stored in maildir.scan()? {
                     maildir.remove(&stored)?;
                 }
             }
         }
-        self.bump();
+        self.waiters.forget_all();
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
+    use super::super::headers::LIST_TEXT_MAX;
     use super::*;
 
     fn stored(id: &str, from: &str, to: &[&str], data: &str) -> Stored {
@@ -318,7 +311,7 @@ mod tests {
             size: data.len() as u64,
             meta: None,
             content: Content::Memory(Bytes::from(data.to_owned())),
-            subject: OnceLock::new(),
+            subject: subject_of(data.as_bytes()),
         }
     }
 
@@ -344,6 +337,56 @@ mod tests {
         assert!(!f("", "", "invoice", "").matches(&s));
         assert!(!f("", "", "", "missing").matches(&s));
         assert!(Filter::default().matches(&s));
+    }
+
+    #[test]
+    fn the_byte_budget_drops_the_oldest() {
+        let body = "x".repeat(100_000);
+        let one = stored("probe", "", &["a@b"], &body).footprint();
+        let budget = 10 * one + one / 2;
+        let store = Store::memory(1000, budget);
+        for i in 0..30 {
+            let kept = store.keep(Arc::new(stored(&format!("m{i}"), "", &["a@b"], &body)));
+            assert!(kept.is_some());
+            let (bytes, count) = store.memory_use();
+            assert!(bytes <= budget, "{bytes} > {budget} after {i}");
+            assert!(count <= 10);
+        }
+        let ids: Vec<String> = store.all().unwrap().iter().map(|s| s.id.clone()).collect();
+        let newest: Vec<String> = (20..30).rev().map(|i| format!("m{i}")).collect();
+        assert_eq!(ids, newest);
+        // The count limit still holds beside it.
+        let store = Store::memory(3, budget);
+        for i in 0..5 {
+            store.keep(Arc::new(stored(&format!("n{i}"), "", &["a@b"], "x")));
+        }
+        assert_eq!(store.memory_use().1, 3);
+        // Deleting gives the bytes back.
+        assert!(store.delete("n4").unwrap());
+        assert_eq!(store.memory_use().1, 2);
+        store.clear().unwrap();
+        assert_eq!(store.memory_use(), (0, 0));
+    }
+
+    #[test]
+    fn a_message_over_the_budget_is_not_kept() {
+        let store = Store::memory(10, 1000);
+        let big = stored("big", "", &["a@b"], &"x".repeat(5000));
+        assert!(store.keep(Arc::new(big)).is_none());
+        assert_eq!(store.memory_use(), (0, 0));
+    }
+
+    #[test]
+    fn list_strings_are_bounded() {
+        let subject = format!("Subject: {}\r\n\r\nbody\r\n", "s".repeat(3_000_000));
+        let long = "r".repeat(5000);
+        let s = stored("1", &long, &[&long], &subject);
+        let summary = s.summary();
+        assert_eq!(summary.subject.unwrap().chars().count(), LIST_TEXT_MAX);
+        assert_eq!(summary.from.chars().count(), LIST_TEXT_MAX);
+        assert_eq!(summary.to[0].chars().count(), LIST_TEXT_MAX);
+        // The subject is kept once at full size: in the data.
+        assert!(s.footprint() < 3_000_000 + 20_000);
     }
 
     #[test]

@@ -258,6 +258,8 @@
   // ----------------------------------------------------------- message list
 
   let listSeq = 0;
+  // Messages in a page of GET /api/messages without `limit` (PAGE_DEFAULT).
+  const LIST_PAGE = 200;
   async function loadMessages() {
     const seq = ++listSeq;
     const wasFiltering = filtering();
@@ -281,7 +283,7 @@
   // The header's count is of every message, whatever the filters.
   async function refreshTotal() {
     try {
-      const body = await api("/api/messages");
+      const body = await api("/api/messages?limit=0");
       state.total = typeof body.total === "number" ? body.total : (body.messages || []).length;
       renderCount();
     } catch (_) { /* the list shows errors */ }
@@ -373,6 +375,12 @@
     setTimeout(() => state.freshIds.delete(m.id), 3000);
     const list = $("message-list");
     list.insertBefore(messageItem(m), list.firstChild);
+    // The list holds one page (the server's default, 200) at most.
+    while (state.messages.length > LIST_PAGE) {
+      const gone = state.messages.pop();
+      const li = list.querySelector('li[data-id="' + CSS.escape(gone.id) + '"]');
+      if (li) li.remove();
+    }
     state.loaded = true;
     renderListChrome();
   }
@@ -561,6 +569,15 @@
 
     pane.appendChild(head);
     pane.appendChild(renderFindings(m.findings));
+    // Too complex to take apart (deep MIME nesting and the like): the
+    // server says why; the Raw tab still has every byte.
+    if (typeof m.notice === "string" && m.notice) {
+      pane.appendChild(h("div", { class: "findings warn", role: "note" },
+        h("div", { class: "findings-title" },
+          h("span", { class: "findings-icon", "aria-hidden": "true", text: "⚠" }),
+          h("strong", { text: "Structure not shown" })),
+        h("span", { text: m.notice })));
+    }
     const attachments = renderAttachments(m);
     if (attachments) pane.appendChild(attachments);
 
