@@ -70,6 +70,20 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "URL", conflicts_with = "discard")]
     pub(crate) relay: Option<crate::relay::Relay>,
 
+    /// With --relay: connections to the relay at once (default 4). More
+    /// messages wait in the relay queue.
+    #[arg(long, value_name = "N", default_value_t = crate::http::RELAY_CONNECTIONS,
+          value_parser = positive)]
+    pub(crate) relay_connections: usize,
+
+    /// With --relay: messages waiting for a relay connection (default
+    /// 1000); only ids wait, the content stays in the store. Past it a
+    /// message is kept but not relayed (a warning names it; release it
+    /// later).
+    #[arg(long, value_name = "N", default_value_t = crate::http::RELAY_QUEUE,
+          value_parser = positive)]
+    pub(crate) relay_queue: usize,
+
     /// Worker threads for the server: 1 runs everything on one thread
     /// (fewest wake-ups; like smtp-sink's single event loop), 0 uses one
     /// per CPU core.

@@ -5,16 +5,25 @@
 //! every step bounded by [`STEP_TIMEOUT`]. It says EHLO (HELO if that is
 //! refused), asks for SMTPUTF8
 //! when an address needs it and for BODY=8BITMIME when the content is 8-bit,
-//! dot-stuffs the content and ends it with `<CRLF>.<CRLF>`.
+//! makes every line ending CRLF, dot-stuffs the content and ends it with
+//! `<CRLF>.<CRLF>` ([`encode`]). The content is streamed from where it is
+//! stored ([`Payload`]). Every address is checked again before it is sent,
+//! so a stored one can never carry parameters or line breaks.
+
+mod encode;
+mod payload;
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use mtakit::proto::Reply;
-use mtakit::proto::data::dot_stuff;
+use mtakit::proto::{ForwardPath, Reply, ReversePath};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use encode::DataEncoder;
+use payload::CHUNK;
+pub(crate) use payload::Payload;
 
 /// How long any one step (connect, a reply, a write) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,6 +94,8 @@ pub(crate) enum RelayError {
     Protocol(String),
     /// The server refused a step; the text is its reply.
     Refused(String),
+    /// A stored address is not a valid path; nothing was sent.
+    BadAddress(String),
 }
 
 impl fmt::Display for RelayError {
@@ -94,6 +105,7 @@ impl fmt::Display for RelayError {
             RelayError::Timeout => write!(f, "the relay did not answer in time"),
             RelayError::Protocol(what) => write!(f, "bad reply from the relay: {what}"),
             RelayError::Refused(reply) => write!(f, "the relay refused: {reply}"),
+            RelayError::BadAddress(address) => write!(f, "not a valid address: {address:?}"),
         }
     }
 }
@@ -160,6 +172,25 @@ fn one_line(reply: &Reply) -> String {
     )
 }
 
+/// Checks that `from` and every `to` is exactly one path, nothing after
+/// it: no ESMTP parameters, no CR or LF.
+fn check_addresses(from: &str, to: &[String]) -> Result<(), RelayError> {
+    let bad = |a: &str| RelayError::BadAddress(a.to_owned());
+    if from.chars().any(char::is_control)
+        || !matches!(ReversePath::parse(&format!("<{from}>")), Ok((_, "")))
+    {
+        return Err(bad(from));
+    }
+    for rcpt in to {
+        if rcpt.chars().any(char::is_control)
+            || !matches!(ForwardPath::parse(&format!("<{rcpt}>")), Ok((_, "")))
+        {
+            return Err(bad(rcpt));
+        }
+    }
+    Ok(())
+}
+
 impl Relay {
     /// Sends one message: `from` and `to` are bare addresses (`""` is the
     /// null reverse-path). Returns the relay's reply to the content.
@@ -168,11 +199,13 @@ impl Relay {
         hello: &str,
         from: &str,
         to: &[String],
-        data: &[u8],
+        content: &Payload,
     ) -> Result<String, RelayError> {
         if to.is_empty() {
             return Err(RelayError::Protocol("no recipients".to_owned()));
         }
+        check_addresses(from, to)?;
+        let ascii = content.is_ascii().await.map_err(RelayError::Io)?;
         let stream = bounded(async {
             TcpStream::connect((self.host.as_str(), self.port))
                 .await
@@ -211,7 +244,7 @@ impl Relay {
         if utf8 && offers("SMTPUTF8") {
             params.push_str(" SMTPUTF8");
         }
-        if !data.is_ascii() && offers("8BITMIME") {
+        if !ascii && offers("8BITMIME") {
             params.push_str(" BODY=8BITMIME");
         }
         conn.command(&format!("MAIL FROM:<{from}>{params}"), 2)
@@ -220,7 +253,24 @@ impl Relay {
             conn.command(&format!("RCPT TO:<{rcpt}>"), 2).await?;
         }
         conn.command("DATA", 3).await?;
-        conn.write(&dot_stuff(data)).await?;
+        // A read error stops here without the final dot: the relay drops
+        // the incomplete message when the connection closes.
+        let mut reader = content.open().await.map_err(RelayError::Io)?;
+        let mut encoder = DataEncoder::default();
+        let mut chunk = vec![0; CHUNK];
+        let mut out = Vec::with_capacity(CHUNK * 2);
+        loop {
+            let n = reader.read(&mut chunk).await.map_err(RelayError::Io)?;
+            if n == 0 {
+                break;
+            }
+            out.clear();
+            encoder.push(&chunk[..n], &mut out);
+            conn.write(&out).await?;
+        }
+        out.clear();
+        encoder.finish(&mut out);
+        conn.write(&out).await?;
         let done = conn.reply().await?;
         if done.code().get() / 100 != 2 {
             return Err(RelayError::Refused(format!(
@@ -306,7 +356,12 @@ mod tests {
         let relay: Relay = format!("smtp://127.0.0.1:{port}").parse().unwrap();
         let to = ["b@example.com".to_owned()];
         let reply = relay
-            .send("me.example", "a@example.com", &to, b"caf\xc3\xa9\r\n")
+            .send(
+                "me.example",
+                "a@example.com",
+                &to,
+                &Payload::Memory(b"caf\xc3\xa9\r\n".to_vec().into()),
+            )
             .await
             .unwrap();
         assert_eq!(reply, "250 Queued");

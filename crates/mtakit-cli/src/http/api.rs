@@ -23,7 +23,7 @@ use super::error::{ApiError, BODY_LIMIT, JsonBody};
 use super::events::{self, Hub};
 use super::model::{EnvelopeJson, Meta, SessionRecord};
 use super::store::{Filter, Store, Stored};
-use super::{faults, sink, ui};
+use super::{faults, forward, ui};
 use crate::relay::Relay;
 
 /// The policy of `/api/messages/{id}/html`: even opened on its own, the
@@ -268,7 +268,7 @@ async fn release(
         }
         request.to
     };
-    match sink::release(&relay, &app.hostname, &stored, &to).await {
+    match forward::release(&relay, &app.hostname, &stored, &to).await {
         Ok(reply) => {
             tracing::info!(id = %stored.id, %relay, ?to, %reply, "message released");
             Ok(Json(serde_json::json!({
@@ -277,6 +277,10 @@ async fn release(
                 "reply": reply,
             })))
         }
+        Err(e @ crate::relay::RelayError::BadAddress(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("stored envelope: {e}"),
+        )),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("{relay}: {e}"),
