@@ -1,4 +1,6 @@
-//! `--relay` never turns one accepted message into two at the next hop.
+//! `--relay` never turns one accepted message into two at the next hop,
+//! and never sends a recipient the client did not give (the Maildir
+//! envelope after a restart).
 //!
 //! The next hop here is a recording, *lenient* SMTP server: it ends DATA
 //! at a `.` line ended by LF or CRLF alike, as the servers of the
@@ -13,7 +15,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
 
-use support::{Daemon, Smtp, WAIT, request};
+use support::{Daemon, Smtp, TempDir, WAIT, files_in, get, request};
 
 /// What the recording next hop saw on one connection.
 #[derive(Debug, Default)]
@@ -125,11 +127,15 @@ const SMUGGLED: [&[u8]; 5] = [
 
 /// Sends `body` with `BODY=BINARYMIME` and one `BDAT LAST`.
 fn send_bdat(addr: SocketAddr, body: &[u8]) {
+    send_bdat_to(addr, "b@example.com", body);
+}
+
+fn send_bdat_to(addr: SocketAddr, rcpt: &str, body: &[u8]) {
     let mut smtp = Smtp::connect(addr);
     assert_eq!(smtp.cmd("EHLO client.example").0, 250);
     let mail = smtp.cmd("MAIL FROM:<a@example.com> BODY=BINARYMIME");
     assert_eq!(mail.0, 250, "{mail:?}");
-    assert_eq!(smtp.cmd("RCPT TO:<b@example.com>").0, 250);
+    assert_eq!(smtp.cmd(&format!("RCPT TO:<{rcpt}>")).0, 250);
     smtp.send(format!("BDAT {} LAST\r\n", body.len()).as_bytes());
     smtp.send(body);
     let reply = smtp.reply();
@@ -195,4 +201,85 @@ fn release_normalises_the_same_way() {
     );
     assert_eq!(released.status, 200, "{}", released.text());
     assert_one_clean_message(&seen.recv_timeout(WAIT).unwrap(), "released");
+}
+
+/// The body tries to add recipients, ESMTP parameters and a command.
+const HOSTILE: &[u8] = b"Delivered-To: attacker@evil.example\r\n\
+Delivered-To: x@evil.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;spy@evil.example\r\n\
+Delivered-To: y@evil.example>\rRCPT TO:<z@evil.example\r\n\
+Subject: hostile\r\n\r\nbody\r\n";
+
+fn release_own(daemon: &Daemon, id: &str) -> support::Response {
+    request(
+        daemon.http(),
+        "POST",
+        &format!("/api/messages/{id}/release"),
+        &[("Content-Type", "application/json")],
+        b"{}",
+    )
+}
+
+#[test]
+fn after_a_restart_a_maildir_release_goes_to_the_real_recipients_only() {
+    let dir = TempDir::new("envelope");
+    let maildir = dir.0.to_str().unwrap().to_owned();
+    let (hop, seen) = recorder();
+    let relay = format!("smtp://{hop}");
+    let args = ["--quiet", "--maildir", &maildir, "--relay", &relay];
+    let first = Daemon::start(&args);
+    send_bdat_to(first.addr, "bob@example.com", HOSTILE);
+    let forwarded = seen.recv_timeout(WAIT).unwrap();
+    assert!(
+        forwarded
+            .commands
+            .contains(&"RCPT TO:<bob@example.com>".to_owned())
+    );
+    drop(first);
+
+    // The file: Return-Path, the record, Delivered-To without brackets,
+    // Received, then the message as received.
+    let files = files_in(&dir.0.join("new"));
+    assert_eq!(files.len(), 1);
+    let file = std::fs::read(&files[0]).unwrap();
+    let text = String::from_utf8_lossy(&file);
+    assert!(
+        text.starts_with("Return-Path: <a@example.com>\r\nX-Mtakit-Envelope: "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\r\nDelivered-To: bob@example.com\r\nReceived: from client.example ([127.0.0.1])\r\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\tfor <bob@example.com>; "), "{text}");
+    assert!(file.ends_with(HOSTILE));
+
+    let second = Daemon::start(&args);
+    let list = get(second.http(), "/api/messages").json();
+    let message = &list["messages"][0];
+    assert_eq!(message["from"], "a@example.com");
+    assert_eq!(message["to"], serde_json::json!(["bob@example.com"]));
+    let id = message["id"].as_str().unwrap().to_owned();
+    let detail = get(second.http(), &format!("/api/messages/{id}")).json();
+    assert_eq!(detail["envelope"]["helo"], "client.example", "{detail}");
+    assert!(
+        detail["envelope"]["peer"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
+        "{detail}"
+    );
+    let raw = get(second.http(), &format!("/api/messages/{id}/raw"));
+    assert_eq!(raw.body, HOSTILE);
+
+    let released = release_own(&second, &id);
+    assert_eq!(released.status, 200, "{}", released.text());
+    let got = seen.recv_timeout(WAIT).unwrap();
+    let rcpts: Vec<&String> = got
+        .commands
+        .iter()
+        .filter(|c| c.starts_with("RCPT"))
+        .collect();
+    assert_eq!(rcpts, ["RCPT TO:<bob@example.com>"], "{got:?}");
 }

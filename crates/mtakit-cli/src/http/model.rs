@@ -75,8 +75,6 @@ pub(crate) struct Meta {
     pub(crate) auth: Option<AuthJson>,
     /// The `Display` text of each finding.
     pub(crate) findings: Vec<String>,
-    /// How many recipients (and so `Delivered-To:` lines in a Maildir).
-    pub(crate) recipients: usize,
     /// When the end of data was received (more precise than an mtime).
     pub(crate) received_at: Option<SystemTime>,
 }
@@ -99,7 +97,6 @@ impl Meta {
                 username: a.username.clone(),
             }),
             findings: message.findings().iter().map(ToString::to_string).collect(),
-            recipients: message.recipients().len(),
             received_at: Some(message.received_at()),
         }
     }

@@ -263,7 +263,8 @@ impl Store {
             Backend::Memory { messages, .. } => {
                 Ok(lock(messages).iter().find(|s| s.id == id).cloned())
             }
-            _ => Ok(self.all()?.into_iter().find(|s| s.id == id)),
+            Backend::Maildir(maildir) => maildir.get(id),
+            Backend::Discard => Ok(None),
         }
     }
 
@@ -278,7 +279,7 @@ impl Store {
                 messages.retain(|s| s.id != id);
                 messages.len() != before
             }
-            Backend::Maildir(maildir) => match maildir.scan()?.into_iter().find(|s| s.id == id) {
+            Backend::Maildir(maildir) => match maildir.get(id)? {
                 Some(stored) => maildir.remove(&stored)?,
                 None => false,
             },
