@@ -2,8 +2,10 @@
 //! `:2,` flags. The envelope comes from the record `MaildirSink` writes
 //! at the top of each file ([`MaildirEnvelope`]), never from the content:
 //! the record states exactly how many octets come before the message.
-//! A file without a record (not written by mtakit) is all message, with
-//! no known envelope.
+//! A file without a record (not written by mtakit; mtakit always writes
+//! one) is all message; its envelope is what another delivery agent wrote
+//! at its top: a first `Return-Path:` line and the one `Delivered-To:`
+//! line after it.
 //!
 //! Cost: a file is read once (its head), then cached by path; Maildir
 //! files do not change, a reader renames them. The listing is cached by
@@ -22,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use mtakit::sink::{MAX_RECORD, MaildirEnvelope};
 
-use super::model::{AuthJson, MailParamsJson, Meta, TlsJson};
+use super::model::{AuthJson, MailParamsJson, Meta, TlsJson, unbracket};
 use super::store::{Content, Stored, subject_of};
 
 /// How much of a file is read for the record and the Subject (more only
@@ -107,6 +109,27 @@ fn meta_of(record: &MaildirEnvelope) -> Meta {
     }
 }
 
+/// The sender and recipient another delivery agent (Dovecot, Postfix's
+/// `local`) wrote at the top of a file: a first `Return-Path:` line and
+/// the `Delivered-To:` line right after it, only that one.
+fn foreign_trace(head: &[u8]) -> (String, Vec<String>) {
+    let mut lines = head.split(|&b| b == b'\n').map(|line| {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches('\r');
+        line.split_once(':')
+            .map(|(name, value)| (name.to_ascii_lowercase(), unbracket(value.trim())))
+    });
+    match (lines.next().flatten(), lines.next().flatten()) {
+        (Some((name, from)), next) if name == "return-path" => {
+            let to = next
+                .filter(|(name, _)| name == "delivered-to")
+                .map(|(_, to)| to);
+            (from, to.into_iter().collect())
+        }
+        _ => (String::new(), Vec::new()),
+    }
+}
+
 impl Maildir {
     pub(crate) fn new(root: PathBuf) -> Maildir {
         Maildir {
@@ -155,7 +178,10 @@ impl Maildir {
                 record.skip.min(info.len() as usize),
                 Some(Arc::new(meta_of(record))),
             ),
-            None => (String::new(), Vec::new(), 0, remembered),
+            None => {
+                let (from, to) = foreign_trace(&head);
+                (from, to, 0, remembered)
+            }
         };
         let stored = Arc::new(Stored {
             id: id.clone(),

@@ -107,16 +107,21 @@ fn the_whole_envelope_comes_back_after_a_restart_whatever_the_body() {
 }
 
 #[test]
-fn a_file_without_a_record_has_no_envelope() {
+fn a_file_without_a_record_has_its_delivery_agent_envelope() {
     let dir = Dir::new("norecord");
+    let open = |id: &str| Maildir::new(dir.0.clone()).get(id).unwrap().unwrap();
     let old = b"Return-Path: <a@x>\r\nDelivered-To: <b@x>\r\nSubject: s\r\n\r\nb\r\n";
     fs::write(dir.0.join("new").join("2.b.host"), old).unwrap();
-    let stored = Maildir::new(dir.0.clone())
-        .get("2.b.host")
-        .unwrap()
-        .unwrap();
-    assert_eq!((stored.from.as_str(), stored.to.len()), ("", 0));
+    let stored = open("2.b.host");
+    assert_eq!(stored.from, "a@x");
+    assert_eq!(stored.to, ["b@x"], "one Delivered-To: one delivery");
     assert_eq!(&stored.raw().unwrap()[..], old);
+    let hostile = [b"Return-Path: <a@x>\r\n".as_slice(), HOSTILE].concat();
+    fs::write(dir.0.join("new").join("3.c.host"), &hostile).unwrap();
+    assert_eq!(open("3.c.host").to, ["attacker@evil.example"], "never more");
+    fs::write(dir.0.join("new").join("4.d.host"), b"Subject: x\r\n\r\n").unwrap();
+    let stored = open("4.d.host");
+    assert_eq!((stored.from.as_str(), stored.to.len()), ("", 0));
 }
 
 #[test]
