@@ -103,7 +103,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         builder = builder.tls(config);
     }
     let relay = args.relay.clone().map(Arc::new);
-    let mut sink = StoreSink::new(sink, store.clone(), hub.clone());
+    let mut sink = StoreSink::new(sink, store.clone(), hub.clone(), args.hostname.clone());
     if let Some(relay) = &relay {
         sink = sink.relay_to(
             relay.clone(),

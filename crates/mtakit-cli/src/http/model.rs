@@ -77,6 +77,9 @@ pub(crate) struct Meta {
     pub(crate) findings: Vec<String>,
     /// When the end of data was received (more precise than an mtime).
     pub(crate) received_at: Option<SystemTime>,
+    /// The `Received:` trace header added on delivery, for a message kept
+    /// in memory (a Maildir file holds its own).
+    pub(crate) received: Option<String>,
 }
 
 impl Meta {
@@ -98,6 +101,7 @@ impl Meta {
             }),
             findings: message.findings().iter().map(ToString::to_string).collect(),
             received_at: Some(message.received_at()),
+            received: None,
         }
     }
 }

@@ -22,16 +22,21 @@ pub(crate) struct StoreSink {
     inner: Sink,
     store: Store,
     hub: Hub,
+    /// `--hostname`, for the `Received:` header.
+    hostname: String,
     /// `--relay`: every stored message is forwarded there too.
     relay: Option<Forwarder>,
 }
 
 impl StoreSink {
-    pub(crate) fn new(inner: Sink, store: Store, hub: Hub) -> StoreSink {
+    /// `hostname` is the name in the `Received:` header of messages kept
+    /// in memory.
+    pub(crate) fn new(inner: Sink, store: Store, hub: Hub, hostname: String) -> StoreSink {
         StoreSink {
             inner,
             store,
             hub,
+            hostname,
             relay: None,
         }
     }
@@ -69,7 +74,8 @@ impl MessageSink for StoreSink {
         if self.store.in_memory() {
             // The store keeps the message; printing only borrows it.
             self.inner.deliver_kept(&message).await?;
-            if let Some(stored) = self.store.add_memory(message) {
+            let received = message.received_header(&self.hostname);
+            if let Some(stored) = self.store.add_memory(message, Some(received)) {
                 self.stored(stored);
             }
             return Ok(());

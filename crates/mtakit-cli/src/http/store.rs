@@ -60,6 +60,22 @@ impl Stored {
         }
     }
 
+    /// The message as delivered: the trace header fields mtakit added,
+    /// then the bytes as received. For a Maildir, the whole file.
+    /// Blocking for a Maildir file.
+    pub(crate) fn delivered(&self) -> io::Result<Bytes> {
+        match &self.content {
+            Content::Memory(bytes) => {
+                let trace = self.meta.as_ref().and_then(|m| m.received.as_deref());
+                let mut out = Vec::with_capacity(bytes.len() + trace.map_or(0, str::len));
+                out.extend_from_slice(trace.unwrap_or_default().as_bytes());
+                out.extend_from_slice(bytes);
+                Ok(Bytes::from(out))
+            }
+            Content::File { path, .. } => Ok(Bytes::from(std::fs::read(path)?)),
+        }
+    }
+
     /// The decoded Subject. Blocking the first time for a Maildir file.
     pub(crate) fn subject(&self) -> Option<&str> {
         self.subject
@@ -200,9 +216,14 @@ impl Store {
         self.changed.send_modify(|n| *n += 1);
     }
 
-    /// Keeps a message received by this process in memory; `None` when
-    /// the store is not in memory.
-    pub(crate) fn add_memory(&self, message: Message) -> Option<Arc<Stored>> {
+    /// Keeps a message received by this process in memory, with the
+    /// `Received:` header added on delivery; `None` when the store is not
+    /// in memory.
+    pub(crate) fn add_memory(
+        &self,
+        message: Message,
+        received: Option<String>,
+    ) -> Option<Arc<Stored>> {
         let Backend::Memory { limit, messages } = &*self.backend else {
             return None;
         };
@@ -215,7 +236,10 @@ impl Store {
                 .map(|p| unbracket(&p.to_string()))
                 .collect(),
             size: message.data().len() as u64,
-            meta: Some(Arc::new(Meta::of(&message))),
+            meta: Some(Arc::new(Meta {
+                received,
+                ..Meta::of(&message)
+            })),
             content: Content::Memory(Bytes::from(message.into_data())),
             subject: OnceLock::new(),
         });
