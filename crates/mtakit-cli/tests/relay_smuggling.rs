@@ -190,7 +190,7 @@ fn release_normalises_the_same_way() {
     let source = Daemon::start(&["--quiet", "--relay", &format!("smtp://{hop}")]);
     send_bdat(source.addr, SMUGGLED[0]);
     assert_one_clean_message(&seen.recv_timeout(WAIT).unwrap(), "forwarded");
-    let list = support::get(source.http(), "/api/messages").json();
+    let list = get(source.http(), "/api/messages").json();
     let id = list["messages"][0]["id"].as_str().unwrap().to_owned();
     let released = request(
         source.http(),

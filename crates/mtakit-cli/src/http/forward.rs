@@ -58,6 +58,9 @@ fn payload(stored: &Stored) -> Payload {
 /// Finds a queued message when its turn comes; blocking.
 type Lookup = Arc<dyn Fn(&str) -> Option<Job> + Send + Sync>;
 
+/// The queue's receiving end and the lookup, until the workers start.
+type Waiting = (mpsc::Receiver<String>, Lookup);
+
 /// The queue and the workers behind it; cloning shares them.
 #[derive(Clone)]
 pub(crate) struct Forwarder {
@@ -66,7 +69,7 @@ pub(crate) struct Forwarder {
     queue: mpsc::Sender<String>,
     /// Taken by the first [`forward`](Self::forward), which starts the
     /// workers (the runtime may not exist when the forwarder is built).
-    waiting: Arc<Mutex<Option<(mpsc::Receiver<String>, Lookup)>>>,
+    waiting: Arc<Mutex<Option<Waiting>>>,
     connections: usize,
     stats: Arc<Stats>,
 }

@@ -40,7 +40,8 @@ const RACY: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(crate) struct Maildir {
     root: PathBuf,
-    state: Mutex<State>,
+    /// Boxed: the store's backends stay small.
+    state: Box<Mutex<State>>,
 }
 
 #[derive(Debug, Default)]
@@ -134,7 +135,7 @@ impl Maildir {
     pub(crate) fn new(root: PathBuf) -> Maildir {
         Maildir {
             root,
-            state: Mutex::default(),
+            state: Box::default(),
         }
     }
 
