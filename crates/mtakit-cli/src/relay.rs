@@ -314,6 +314,19 @@ mod tests {
         }
     }
 
+    /// Stored addresses are checked again: no parameters, no line breaks.
+    #[test]
+    fn stored_addresses_carry_nothing_else() {
+        let ok = |from: &str, to: &str| check_addresses(from, &[to.to_owned()]).is_ok();
+        assert!(ok("a@example.com", "b@example.com"));
+        assert!(ok("", "Postmaster"));
+        assert!(!ok("a@example.com", "x@evil.example> NOTIFY=SUCCESS"));
+        assert!(!ok("a@example.com", "y@evil.example>\rRCPT TO:<z@evil.example"));
+        assert!(!ok("a@example.com", "y@evil.example\r\nRSET"));
+        assert!(!ok("a@x> SIZE=1", "b@example.com"));
+        assert!(!ok("a@example.com", "not an address"));
+    }
+
     /// A server without ESMTP: EHLO gets 502, so the relay says HELO and
     /// sends no parameters, even for 8-bit content.
     #[tokio::test]
