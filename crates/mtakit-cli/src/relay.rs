@@ -15,11 +15,13 @@ mod payload;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mtakit::proto::{ForwardPath, Reply, ReversePath};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 use encode::DataEncoder;
 use payload::CHUNK;
@@ -28,11 +30,31 @@ pub(crate) use payload::Payload;
 /// How long any one step (connect, a reply, a write) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where accepted mail goes: the parsed `--relay` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where accepted mail goes: the parsed `--relay` URL, and the
+/// connections it may have open at once (forwarding and releases
+/// together).
+#[derive(Clone, Debug)]
 pub(crate) struct Relay {
     host: String,
     port: u16,
+    /// One permit per connection; shared by clones.
+    slots: Arc<Semaphore>,
+}
+
+impl PartialEq for Relay {
+    fn eq(&self, other: &Relay) -> bool {
+        (&self.host, self.port) == (&other.host, other.port)
+    }
+}
+
+impl Eq for Relay {}
+
+impl Relay {
+    /// Allows at most `connections` connections at once.
+    pub(crate) fn with_connections(mut self, connections: usize) -> Relay {
+        self.slots = Arc::new(Semaphore::new(connections.max(1)));
+        self
+    }
 }
 
 impl FromStr for Relay {
@@ -69,6 +91,7 @@ impl FromStr for Relay {
         Ok(Relay {
             host: host.to_owned(),
             port,
+            slots: Arc::new(Semaphore::new(crate::http::RELAY_CONNECTIONS)),
         })
     }
 }
@@ -205,6 +228,12 @@ impl Relay {
             return Err(RelayError::Protocol("no recipients".to_owned()));
         }
         check_addresses(from, to)?;
+        // Waits for a free connection; the semaphore is never closed.
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| RelayError::Protocol("relay closed".to_owned()))?;
         let ascii = content.is_ascii().await.map_err(RelayError::Io)?;
         let stream = bounded(async {
             TcpStream::connect((self.host.as_str(), self.port))
@@ -285,112 +314,4 @@ impl Relay {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relay_urls() {
-        let relay: Relay = "smtp://mail.example.com:2525".parse().unwrap();
-        assert_eq!(
-            (relay.host.as_str(), relay.port),
-            ("mail.example.com", 2525)
-        );
-        let relay: Relay = "smtp://127.0.0.1".parse().unwrap();
-        assert_eq!((relay.host.as_str(), relay.port), ("127.0.0.1", 25));
-        let relay: Relay = "smtp://[::1]:26/".parse().unwrap();
-        assert_eq!((relay.host.as_str(), relay.port), ("::1", 26));
-        assert_eq!(relay.to_string(), "smtp://[::1]:26");
-        for bad in [
-            "mail.example.com",
-            "smtps://h:465",
-            "smtp://",
-            "smtp://h:0",
-            "smtp://h:port",
-            "smtp://u@h",
-            "smtp://h/path",
-            "smtp://[::1",
-        ] {
-            assert!(bad.parse::<Relay>().is_err(), "{bad}");
-        }
-    }
-
-    /// Stored addresses are checked again: no parameters, no line breaks.
-    #[test]
-    fn stored_addresses_carry_nothing_else() {
-        let ok = |from: &str, to: &str| check_addresses(from, &[to.to_owned()]).is_ok();
-        assert!(ok("a@example.com", "b@example.com"));
-        assert!(ok("", "Postmaster"));
-        assert!(!ok("a@example.com", "x@evil.example> NOTIFY=SUCCESS"));
-        assert!(!ok("a@example.com", "y@evil.example>\rRCPT TO:<z@evil.example"));
-        assert!(!ok("a@example.com", "y@evil.example\r\nRSET"));
-        assert!(!ok("a@x> SIZE=1", "b@example.com"));
-        assert!(!ok("a@example.com", "not an address"));
-    }
-
-    /// A server without ESMTP: EHLO gets 502, so the relay says HELO and
-    /// sends no parameters, even for 8-bit content.
-    #[tokio::test]
-    async fn helo_when_ehlo_is_refused() {
-        use tokio::io::{AsyncBufReadExt, BufReader};
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (stream, _) = listener.accept().await.unwrap();
-            let (read, mut write) = stream.into_split();
-            let mut lines = BufReader::new(read).lines();
-            let mut seen = Vec::new();
-            let mut in_data = false;
-            write.write_all(b"220 old.example\r\n").await.unwrap();
-            while let Some(line) = lines.next_line().await.unwrap() {
-                let reply: &[u8] = match line.as_str() {
-                    "." if in_data => {
-                        in_data = false;
-                        b"250 Queued\r\n"
-                    }
-                    _ if in_data => b"",
-                    "DATA" => {
-                        in_data = true;
-                        b"354 Go ahead\r\n"
-                    }
-                    "QUIT" => b"221 Bye\r\n",
-                    l if l.starts_with("EHLO") => b"502 Command not implemented\r\n",
-                    _ => b"250 Ok\r\n",
-                };
-                let quit = line == "QUIT";
-                seen.push(line);
-                write.write_all(reply).await.unwrap();
-                if quit {
-                    break;
-                }
-            }
-            seen
-        });
-        let relay: Relay = format!("smtp://127.0.0.1:{port}").parse().unwrap();
-        let to = ["b@example.com".to_owned()];
-        let reply = relay
-            .send(
-                "me.example",
-                "a@example.com",
-                &to,
-                &Payload::Memory(b"caf\xc3\xa9\r\n".to_vec().into()),
-            )
-            .await
-            .unwrap();
-        assert_eq!(reply, "250 Queued");
-        let seen = server.await.unwrap();
-        assert_eq!(
-            seen,
-            [
-                "EHLO me.example",
-                "HELO me.example",
-                "MAIL FROM:<a@example.com>",
-                "RCPT TO:<b@example.com>",
-                "DATA",
-                "caf\u{e9}",
-                ".",
-                "QUIT"
-            ]
-        );
-    }
-}
+mod tests;

@@ -10,7 +10,9 @@
 //! names it, and `POST /api/messages/{id}/release` can send it later. A
 //! message dropped from the store before its turn is skipped the same way.
 //! So a relay that stalls costs at most the pool's sockets and the queue's
-//! ids, whatever the traffic.
+//! ids, whatever the traffic. A release through the API shares the same
+//! connection budget (the [`Relay`] counts its connections), so it waits
+//! for a free one rather than adding one.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
