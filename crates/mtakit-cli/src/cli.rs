@@ -70,6 +70,21 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "URL", conflicts_with = "discard")]
     pub(crate) relay: Option<crate::relay::Relay>,
 
+    /// With --relay: connections to the relay at once, forwarding and
+    /// releases together (default 4). More messages wait in the relay
+    /// queue; a release waits for a free connection.
+    #[arg(long, value_name = "N", default_value_t = crate::http::RELAY_CONNECTIONS,
+          value_parser = positive)]
+    pub(crate) relay_connections: usize,
+
+    /// With --relay: messages waiting for a relay connection (default
+    /// 1000); only ids wait, the content stays in the store. Past it a
+    /// message is kept but not relayed (a warning names it; release it
+    /// later).
+    #[arg(long, value_name = "N", default_value_t = crate::http::RELAY_QUEUE,
+          value_parser = positive)]
+    pub(crate) relay_queue: usize,
+
     /// Worker threads for the server: 1 runs everything on one thread
     /// (fewest wake-ups; like smtp-sink's single event loop), 0 uses one
     /// per CPU core.
@@ -817,6 +832,20 @@ mod tests {
             assert!(serve(&[flag, "many"]).is_err(), "{flag} many");
             assert!(serve(&[flag, "-1"]).is_err(), "{flag} -1");
         }
+    }
+
+    #[test]
+    fn relay_pool_flags() {
+        let args = serve(&[]).unwrap();
+        assert_eq!(
+            (args.relay_connections, args.relay_queue),
+            (crate::http::RELAY_CONNECTIONS, crate::http::RELAY_QUEUE)
+        );
+        assert_eq!((args.relay_connections, args.relay_queue), (4, 1000));
+        let args = serve(&["--relay-connections", "2", "--relay-queue", "10"]).unwrap();
+        assert_eq!((args.relay_connections, args.relay_queue), (2, 10));
+        assert!(serve(&["--relay-connections", "0"]).is_err());
+        assert!(serve(&["--relay-queue", "0"]).is_err());
     }
 
     #[test]

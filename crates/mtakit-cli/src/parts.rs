@@ -61,7 +61,9 @@ impl Authenticator for Auth {
 
 pub(crate) fn make_sink(args: &ServeArgs) -> Result<Sink, ServeError> {
     if let Some(dir) = &args.maildir {
-        let sink = MaildirSink::create(dir).map_err(|e| ServeError::Maildir(dir.clone(), e))?;
+        let sink = MaildirSink::create(dir)
+            .map_err(|e| ServeError::Maildir(dir.clone(), e))?
+            .with_hostname(args.hostname.clone());
         tracing::info!(maildir = %dir.display(), "delivering into a Maildir");
         Ok(Sink::Maildir(sink))
     } else if args.discard {

@@ -5,25 +5,56 @@
 //! every step bounded by [`STEP_TIMEOUT`]. It says EHLO (HELO if that is
 //! refused), asks for SMTPUTF8
 //! when an address needs it and for BODY=8BITMIME when the content is 8-bit,
-//! dot-stuffs the content and ends it with `<CRLF>.<CRLF>`.
+//! makes every line ending CRLF, dot-stuffs the content and ends it with
+//! `<CRLF>.<CRLF>` ([`encode`]). The content is streamed from where it is
+//! stored ([`Payload`]). Every address is checked again before it is sent,
+//! so a stored one can never carry parameters or line breaks.
+
+mod encode;
+mod payload;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use mtakit::proto::Reply;
-use mtakit::proto::data::dot_stuff;
+use mtakit::proto::{ForwardPath, Reply, ReversePath};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+use encode::DataEncoder;
+use payload::CHUNK;
+pub(crate) use payload::Payload;
 
 /// How long any one step (connect, a reply, a write) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where accepted mail goes: the parsed `--relay` URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where accepted mail goes: the parsed `--relay` URL, and the
+/// connections it may have open at once (forwarding and releases
+/// together).
+#[derive(Clone, Debug)]
 pub(crate) struct Relay {
     host: String,
     port: u16,
+    /// One permit per connection; shared by clones.
+    slots: Arc<Semaphore>,
+}
+
+impl PartialEq for Relay {
+    fn eq(&self, other: &Relay) -> bool {
+        (&self.host, self.port) == (&other.host, other.port)
+    }
+}
+
+impl Eq for Relay {}
+
+impl Relay {
+    /// Allows at most `connections` connections at once.
+    pub(crate) fn with_connections(mut self, connections: usize) -> Relay {
+        self.slots = Arc::new(Semaphore::new(connections.max(1)));
+        self
+    }
 }
 
 impl FromStr for Relay {
@@ -60,6 +91,7 @@ impl FromStr for Relay {
         Ok(Relay {
             host: host.to_owned(),
             port,
+            slots: Arc::new(Semaphore::new(crate::http::RELAY_CONNECTIONS)),
         })
     }
 }
@@ -85,6 +117,8 @@ pub(crate) enum RelayError {
     Protocol(String),
     /// The server refused a step; the text is its reply.
     Refused(String),
+    /// A stored address is not a valid path; nothing was sent.
+    BadAddress(String),
 }
 
 impl fmt::Display for RelayError {
@@ -94,6 +128,7 @@ impl fmt::Display for RelayError {
             RelayError::Timeout => write!(f, "the relay did not answer in time"),
             RelayError::Protocol(what) => write!(f, "bad reply from the relay: {what}"),
             RelayError::Refused(reply) => write!(f, "the relay refused: {reply}"),
+            RelayError::BadAddress(address) => write!(f, "not a valid address: {address:?}"),
         }
     }
 }
@@ -160,6 +195,25 @@ fn one_line(reply: &Reply) -> String {
     )
 }
 
+/// Checks that `from` and every `to` is exactly one path, nothing after
+/// it: no ESMTP parameters, no CR or LF.
+fn check_addresses(from: &str, to: &[String]) -> Result<(), RelayError> {
+    let bad = |a: &str| RelayError::BadAddress(a.to_owned());
+    if from.chars().any(char::is_control)
+        || !matches!(ReversePath::parse(&format!("<{from}>")), Ok((_, "")))
+    {
+        return Err(bad(from));
+    }
+    for rcpt in to {
+        if rcpt.chars().any(char::is_control)
+            || !matches!(ForwardPath::parse(&format!("<{rcpt}>")), Ok((_, "")))
+        {
+            return Err(bad(rcpt));
+        }
+    }
+    Ok(())
+}
+
 impl Relay {
     /// Sends one message: `from` and `to` are bare addresses (`""` is the
     /// null reverse-path). Returns the relay's reply to the content.
@@ -168,11 +222,19 @@ impl Relay {
         hello: &str,
         from: &str,
         to: &[String],
-        data: &[u8],
+        content: &Payload,
     ) -> Result<String, RelayError> {
         if to.is_empty() {
             return Err(RelayError::Protocol("no recipients".to_owned()));
         }
+        check_addresses(from, to)?;
+        // Waits for a free connection; the semaphore is never closed.
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| RelayError::Protocol("relay closed".to_owned()))?;
+        let ascii = content.is_ascii().await.map_err(RelayError::Io)?;
         let stream = bounded(async {
             TcpStream::connect((self.host.as_str(), self.port))
                 .await
@@ -211,7 +273,7 @@ impl Relay {
         if utf8 && offers("SMTPUTF8") {
             params.push_str(" SMTPUTF8");
         }
-        if !data.is_ascii() && offers("8BITMIME") {
+        if !ascii && offers("8BITMIME") {
             params.push_str(" BODY=8BITMIME");
         }
         conn.command(&format!("MAIL FROM:<{from}>{params}"), 2)
@@ -220,7 +282,24 @@ impl Relay {
             conn.command(&format!("RCPT TO:<{rcpt}>"), 2).await?;
         }
         conn.command("DATA", 3).await?;
-        conn.write(&dot_stuff(data)).await?;
+        // A read error stops here without the final dot: the relay drops
+        // the incomplete message when the connection closes.
+        let mut reader = content.open().await.map_err(RelayError::Io)?;
+        let mut encoder = DataEncoder::default();
+        let mut chunk = vec![0; CHUNK];
+        let mut out = Vec::with_capacity(CHUNK * 2);
+        loop {
+            let n = reader.read(&mut chunk).await.map_err(RelayError::Io)?;
+            if n == 0 {
+                break;
+            }
+            out.clear();
+            encoder.push(&chunk[..n], &mut out);
+            conn.write(&out).await?;
+        }
+        out.clear();
+        encoder.finish(&mut out);
+        conn.write(&out).await?;
         let done = conn.reply().await?;
         if done.code().get() / 100 != 2 {
             return Err(RelayError::Refused(format!(
@@ -235,94 +314,4 @@ impl Relay {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relay_urls() {
-        let relay: Relay = "smtp://mail.example.com:2525".parse().unwrap();
-        assert_eq!(
-            (relay.host.as_str(), relay.port),
-            ("mail.example.com", 2525)
-        );
-        let relay: Relay = "smtp://127.0.0.1".parse().unwrap();
-        assert_eq!((relay.host.as_str(), relay.port), ("127.0.0.1", 25));
-        let relay: Relay = "smtp://[::1]:26/".parse().unwrap();
-        assert_eq!((relay.host.as_str(), relay.port), ("::1", 26));
-        assert_eq!(relay.to_string(), "smtp://[::1]:26");
-        for bad in [
-            "mail.example.com",
-            "smtps://h:465",
-            "smtp://",
-            "smtp://h:0",
-            "smtp://h:port",
-            "smtp://u@h",
-            "smtp://h/path",
-            "smtp://[::1",
-        ] {
-            assert!(bad.parse::<Relay>().is_err(), "{bad}");
-        }
-    }
-
-    /// A server without ESMTP: EHLO gets 502, so the relay says HELO and
-    /// sends no parameters, even for 8-bit content.
-    #[tokio::test]
-    async fn helo_when_ehlo_is_refused() {
-        use tokio::io::{AsyncBufReadExt, BufReader};
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (stream, _) = listener.accept().await.unwrap();
-            let (read, mut write) = stream.into_split();
-            let mut lines = BufReader::new(read).lines();
-            let mut seen = Vec::new();
-            let mut in_data = false;
-            write.write_all(b"220 old.example\r\n").await.unwrap();
-            while let Some(line) = lines.next_line().await.unwrap() {
-                let reply: &[u8] = match line.as_str() {
-                    "." if in_data => {
-                        in_data = false;
-                        b"250 Queued\r\n"
-                    }
-                    _ if in_data => b"",
-                    "DATA" => {
-                        in_data = true;
-                        b"354 Go ahead\r\n"
-                    }
-                    "QUIT" => b"221 Bye\r\n",
-                    l if l.starts_with("EHLO") => b"502 Command not implemented\r\n",
-                    _ => b"250 Ok\r\n",
-                };
-                let quit = line == "QUIT";
-                seen.push(line);
-                write.write_all(reply).await.unwrap();
-                if quit {
-                    break;
-                }
-            }
-            seen
-        });
-        let relay: Relay = format!("smtp://127.0.0.1:{port}").parse().unwrap();
-        let to = ["b@example.com".to_owned()];
-        let reply = relay
-            .send("me.example", "a@example.com", &to, b"caf\xc3\xa9\r\n")
-            .await
-            .unwrap();
-        assert_eq!(reply, "250 Queued");
-        let seen = server.await.unwrap();
-        assert_eq!(
-            seen,
-            [
-                "EHLO me.example",
-                "HELO me.example",
-                "MAIL FROM:<a@example.com>",
-                "RCPT TO:<b@example.com>",
-                "DATA",
-                "caf\u{e9}",
-                ".",
-                "QUIT"
-            ]
-        );
-    }
-}
+mod tests;

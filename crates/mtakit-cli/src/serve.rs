@@ -122,10 +122,18 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     if let Some(config) = tls {
         builder = builder.tls(config);
     }
-    let relay = args.relay.clone().map(Arc::new);
-    let mut sink = StoreSink::new(sink, store.clone(), hub.clone());
+    let relay = args
+        .relay
+        .clone()
+        .map(|relay| Arc::new(relay.with_connections(args.relay_connections)));
+    let mut sink = StoreSink::new(sink, store.clone(), hub.clone(), args.hostname.clone());
     if let Some(relay) = &relay {
-        sink = sink.relay_to(relay.clone(), args.hostname.clone());
+        sink = sink.relay_to(
+            relay.clone(),
+            args.hostname.clone(),
+            args.relay_connections,
+            args.relay_queue,
+        );
     }
     let server = builder.authenticator(make_auth(&args)).sink(sink).build();
     let runtime = match args.threads {

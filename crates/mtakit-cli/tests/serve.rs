@@ -143,7 +143,7 @@ fn maildir_gets_one_file_per_message() {
         "{stored}"
     );
     assert!(
-        stored.contains("Delivered-To: <bob@example.com>\r\n"),
+        stored.contains("Delivered-To: bob@example.com\r\nReceived: from client.example"),
         "{stored}"
     );
     assert!(

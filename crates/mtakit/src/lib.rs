@@ -101,6 +101,7 @@ pub mod sink;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 pub mod tls;
+mod trace;
 
 pub use mtakit_proto as proto;
 

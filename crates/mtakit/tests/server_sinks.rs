@@ -234,11 +234,23 @@ async fn maildir_file_is_in_new_before_the_250() {
         assert!(entries(&root.join("tmp")).is_empty());
         assert!(entries(&root.join("cur")).is_empty());
         let content = std::fs::read(&new[0]).expect("read message file");
-        assert_eq!(
-            content,
-            b"Return-Path: <a@a.test>\r\nDelivered-To: <b@b.test>\r\nDelivered-To: <c@b.test>\r\n\
-          Subject: stored\r\n\r\n.dotted line\r\nend\r\n"
+        let text = String::from_utf8(content.clone()).unwrap();
+        // Return-Path, the envelope record, Delivered-To (no brackets),
+        // Received, then the message exactly as received.
+        assert!(
+            text.starts_with("Return-Path: <a@a.test>\r\nX-Mtakit-Envelope: v=1;"),
+            "{text}"
         );
+        let record = mtakit::sink::MaildirEnvelope::parse(&content).expect("a record");
+        assert_eq!(record.to, ["b@b.test", "c@b.test"]);
+        let (trace, data) = content.split_at(record.skip);
+        assert_eq!(data, b"Subject: stored\r\n\r\n.dotted line\r\nend\r\n");
+        let trace = String::from_utf8_lossy(trace);
+        assert!(
+            trace.contains("\r\nDelivered-To: b@b.test\r\nDelivered-To: c@b.test\r\nReceived: from client.test ([127.0.0.1])\r\n"),
+            "{trace}"
+        );
+        assert!(!trace.contains("\tfor <"), "no `for` with two recipients");
         client.quit().await.expect("quit").assert_code(221);
     })
     .await;

@@ -27,7 +27,7 @@ use super::mime_guard::TooComplex;
 use super::model::{EnvelopeJson, Meta};
 use super::store::{Store, Stored};
 use super::waiters::Full;
-use super::{faults, sessions, sink, ui};
+use super::{faults, forward, sessions, ui};
 use crate::relay::Relay;
 
 /// The policy of `/api/messages/{id}/html`: even opened on its own, the
@@ -232,9 +232,36 @@ async fn show(State(app): State<App>, Path(id): Path<String>) -> Result<Response
     Ok(Json(detail).into_response())
 }
 
-/// `GET /api/messages/{id}/raw`: the bytes as received.
-async fn raw(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let (_, raw) = find_raw(&app, id).await?;
+/// The query of `/raw`.
+#[derive(Debug, Default, Deserialize)]
+struct RawQuery {
+    /// `delivered`: with the trace header fields added on delivery.
+    view: Option<String>,
+}
+
+/// `GET /api/messages/{id}/raw`: the bytes exactly as received;
+/// `?view=delivered`: as delivered, after the `Received:` (and, for a
+/// Maildir, `Return-Path:`, envelope record and `Delivered-To:`) header
+/// fields mtakit added.
+async fn raw(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(query): Query<RawQuery>,
+) -> Result<Response, ApiError> {
+    let raw = match query.view.as_deref() {
+        None | Some("received") => find_raw(&app, id).await?.1,
+        Some("delivered") => {
+            let stored = find(&app, id.clone()).await?;
+            blocking(move || stored.delivered())
+                .await
+                .map_err(|_| ApiError::no_message(&id))?
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "view must be received or delivered, not {other:?}"
+            )));
+        }
+    };
     Ok(([(header::CONTENT_TYPE, "message/rfc822")], Body::from(raw)).into_response())
 }
 
@@ -338,7 +365,7 @@ async fn release(
         }
         request.to
     };
-    match sink::release(&relay, &app.hostname, &stored, &to).await {
+    match forward::release(&relay, &app.hostname, &stored, &to).await {
         Ok(reply) => {
             tracing::info!(id = %stored.id, %relay, ?to, %reply, "message released");
             Ok(Json(serde_json::json!({
@@ -347,6 +374,10 @@ async fn release(
                 "reply": reply,
             })))
         }
+        Err(e @ crate::relay::RelayError::BadAddress(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("stored envelope: {e}"),
+        )),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("{relay}: {e}"),

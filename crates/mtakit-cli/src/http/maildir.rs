@@ -1,40 +1,68 @@
-//! Listing a Maildir for the HTTP API: `new/` and `cur/` are scanned on
-//! each request (files are read again only when they changed), ids are the
-//! file names up to the `:2,` flags, and the `Return-Path:` and
-//! `Delivered-To:` trace lines that mtakit wrote before the data are the
-//! envelope, not part of the message.
+//! Listing a Maildir for the HTTP API. Ids are the file names up to the
+//! `:2,` flags. The envelope comes from the record `MaildirSink` writes
+//! at the top of each file ([`MaildirEnvelope`]), never from the content:
+//! the record states exactly how many octets come before the message.
+//! A file without a record (not written by mtakit; mtakit always writes
+//! one) is all message; its envelope is what another delivery agent wrote
+//! at its top: a first `Return-Path:` line and the one `Delivered-To:`
+//! line after it.
+//!
+//! Cost: a file is read once (its head), then cached by path; Maildir
+//! files do not change, a reader renames them. The listing is cached by
+//! the mtimes of `new/` and `cur/` (trusted only once they are a little
+//! in the past, so a change within the clock's granularity is not
+//! missed), and rebuilt in one linear pass otherwise. Opening one message
+//! by id reads no directory: the id is the file name in `new/`, or found
+//! in the index of the last listing.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use mtakit::sink::{MAX_RECORD, MaildirEnvelope};
 
 use super::headers::subject_of;
-use super::model::{Meta, unbracket};
+use super::model::{AuthJson, MailParamsJson, Meta, TlsJson, unbracket};
 use super::stored::{Content, Stored};
 
-/// How much of a file is read to find the trace lines and the Subject.
+/// How much of a file is read for the record and the Subject (more only
+/// when the record is longer).
 const HEAD: u64 = 64 * 1024;
 /// Envelope facts kept for messages received by this process.
 const META_LIMIT: usize = 10_000;
+/// A directory mtime this recent may hide a change made in the same
+/// clock tick, so the listing is not trusted from it.
+const RACY: Duration = Duration::from_secs(2);
 
 /// A Maildir and what is known about its files.
 #[derive(Debug)]
 pub(crate) struct Maildir {
     root: PathBuf,
-    state: Mutex<State>,
+    /// Boxed: the store's backends stay small.
+    state: Box<Mutex<State>>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// By path: the file's length and mtime when read, and the result.
-    files: HashMap<PathBuf, (u64, SystemTime, Arc<Stored>)>,
+    /// By path: the file as read.
+    files: HashMap<PathBuf, Arc<Stored>>,
+    /// By id: where the file was at the last listing or load.
+    index: HashMap<String, PathBuf>,
+    /// The last listing, newest first, and the directory mtimes it saw.
+    listing: Option<(DirTimes, Vec<Arc<Stored>>)>,
     /// By id: facts about the messages this process received.
     meta: HashMap<String, Arc<Meta>>,
     meta_order: VecDeque<String>,
+    /// Work done, for tests: files read, directory listings made.
+    loads: usize,
+    listings: usize,
 }
+
+/// The mtimes of `new/` and `cur/`.
+type DirTimes = (SystemTime, SystemTime);
 
 /// The id of a Maildir file: its name up to the `:2,` info.
 fn id_of(path: &Path) -> Option<String> {
@@ -45,11 +73,70 @@ fn id_of(path: &Path) -> Option<String> {
     Some(name.split(':').next().unwrap_or(name).to_owned())
 }
 
+/// True for an id that names a file (no path, no hidden file).
+fn plain_id(id: &str) -> bool {
+    !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\\', ':', '\0'])
+}
+
+/// The facts of a record, as the API shows them.
+fn meta_of(record: &MaildirEnvelope) -> Meta {
+    let tls = match (&record.tls_version, &record.tls_cipher) {
+        (Some(version), Some(cipher)) => Some(TlsJson {
+            version: version.clone(),
+            cipher: cipher.clone(),
+            sni: record.tls_sni.clone(),
+        }),
+        _ => None,
+    };
+    let auth = match (&record.auth_mechanism, &record.auth_user) {
+        (Some(mechanism), Some(username)) => Some(AuthJson {
+            mechanism: mechanism.clone(),
+            username: username.clone(),
+        }),
+        _ => None,
+    };
+    Meta {
+        mail_params: MailParamsJson {
+            size: record.size,
+            body: record.body.clone(),
+            smtputf8: record.smtputf8,
+        },
+        helo: record.helo.clone(),
+        peer: record.peer.clone().unwrap_or_default(),
+        tls,
+        auth,
+        findings: record.findings.clone(),
+        received_at: record.received_at,
+        ..Meta::default()
+    }
+}
+
+/// The sender and recipient another delivery agent (Dovecot, Postfix's
+/// `local`) wrote at the top of a file: a first `Return-Path:` line and
+/// the `Delivered-To:` line right after it, only that one.
+fn foreign_trace(head: &[u8]) -> (String, Vec<String>) {
+    let mut lines = head.split(|&b| b == b'\n').map(|line| {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches('\r');
+        line.split_once(':')
+            .map(|(name, value)| (name.to_ascii_lowercase(), unbracket(value.trim())))
+    });
+    match (lines.next().flatten(), lines.next().flatten()) {
+        (Some((name, from)), next) if name == "return-path" => {
+            let to = next
+                .filter(|(name, _)| name == "delivered-to")
+                .map(|(_, to)| to);
+            (from, to.into_iter().collect())
+        }
+        _ => (String::new(), Vec::new()),
+    }
+}
+
 impl Maildir {
     pub(crate) fn new(root: PathBuf) -> Maildir {
         Maildir {
             root,
-            state: Mutex::default(),
+            state: Box::default(),
         }
     }
 
@@ -71,79 +158,137 @@ impl Maildir {
         }
     }
 
-    /// Reads one file and caches the result.
+    /// Reads one file's head and caches the result.
     pub(crate) fn load(&self, path: &Path) -> io::Result<Arc<Stored>> {
         let id = id_of(path).ok_or_else(|| io::Error::other("not a message file"))?;
         let info = fs::metadata(path)?;
         let mtime = info.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         let mut head = Vec::new();
-        File::open(path)?.take(HEAD).read_to_end(&mut head)?;
-        let meta = self.lock().meta.get(&id).cloned();
-        let trace = Trace::parse(&head, meta.as_ref().map(|m| m.recipients));
-        let skip = trace.skip.min(head.len());
+        let mut file = File::open(path)?;
+        (&mut file).take(HEAD).read_to_end(&mut head)?;
+        let mut record = MaildirEnvelope::parse(&head);
+        if record.is_none() && head.len() as u64 == HEAD {
+            // Perhaps a record longer than HEAD: read up to its limit.
+            file.take(MAX_RECORD as u64).read_to_end(&mut head)?;
+            record = MaildirEnvelope::parse(&head);
+        }
+        let remembered = self.lock().meta.get(&id).cloned();
+        let (from, to, skip, meta) = match &record {
+            Some(record) => (
+                record.from.clone(),
+                record.to.clone(),
+                record.skip.min(info.len() as usize),
+                Some(Arc::new(meta_of(record))),
+            ),
+            None => {
+                let (from, to) = foreign_trace(&head);
+                (from, to, 0, remembered)
+            }
+        };
         let stored = Arc::new(Stored {
-            id,
+            id: id.clone(),
             received_at: meta.as_ref().and_then(|m| m.received_at).unwrap_or(mtime),
-            from: trace.from,
-            to: trace.to,
+            from,
+            to,
             size: info.len().saturating_sub(skip as u64),
             meta,
             content: Content::File {
                 path: path.to_owned(),
                 skip,
             },
-            subject: subject_of(&head[skip..]),
+            subject: subject_of(head.get(skip..).unwrap_or_default()),
         });
-        self.lock()
-            .files
-            .insert(path.to_owned(), (info.len(), mtime, stored.clone()));
+        let mut state = self.lock();
+        state.loads += 1;
+        state.files.insert(path.to_owned(), stored.clone());
+        state.index.insert(id, path.to_owned());
         Ok(stored)
+    }
+
+    /// The cached file at `path`, or read now.
+    fn cached_or_load(&self, path: &Path) -> io::Result<Arc<Stored>> {
+        if let Some(stored) = self.lock().files.get(path) {
+            return Ok(stored.clone());
+        }
+        self.load(path)
+    }
+
+    fn dir_times(&self) -> io::Result<DirTimes> {
+        let time = |sub: &str| -> io::Result<SystemTime> {
+            Ok(fs::metadata(self.root.join(sub))?
+                .modified()
+                .unwrap_or(SystemTime::UNIX_EPOCH))
+        };
+        Ok((time("new")?, time("cur")?))
     }
 
     /// Every message in `new/` and `cur/`, newest first.
     pub(crate) fn scan(&self) -> io::Result<Vec<Arc<Stored>>> {
+        let times = self.dir_times()?;
+        let settled = |t: SystemTime| t.elapsed().is_ok_and(|age| age > RACY);
+        if settled(times.0) && settled(times.1) {
+            let state = self.lock();
+            if let Some((seen, listing)) = &state.listing
+                && *seen == times
+            {
+                return Ok(listing.clone());
+            }
+        }
         let mut paths = Vec::new();
         for sub in ["new", "cur"] {
             for entry in fs::read_dir(self.root.join(sub))? {
-                let path = entry?.path();
-                if id_of(&path).is_some() {
-                    paths.push(path);
+                let entry = entry?;
+                if entry.file_type().is_ok_and(|t| t.is_file()) {
+                    let path = entry.path();
+                    if id_of(&path).is_some() {
+                        paths.push(path);
+                    }
                 }
             }
         }
         let mut out = Vec::with_capacity(paths.len());
         for path in &paths {
-            let Ok(info) = fs::metadata(path) else {
-                continue; // moved or deleted meanwhile
-            };
-            if !info.is_file() {
-                continue;
-            }
-            let mtime = info.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            let cached = {
-                let state = self.lock();
-                state.files.get(path).and_then(|(len, time, stored)| {
-                    let fresh = *len == info.len()
-                        && *time == mtime
-                        && (stored.meta.is_some() || !state.meta.contains_key(&stored.id));
-                    fresh.then(|| stored.clone())
-                })
-            };
-            match cached {
-                Some(stored) => out.push(stored),
-                None => match self.load(path) {
-                    Ok(stored) => out.push(stored),
-                    Err(e) => tracing::debug!(path = %path.display(), error = %e, "skipped"),
-                },
+            match self.cached_or_load(path) {
+                Ok(stored) => out.push(stored),
+                // Moved or deleted meanwhile, or unreadable.
+                Err(e) => tracing::debug!(path = %path.display(), error = %e, "skipped"),
             }
         }
-        self.lock().files.retain(|path, _| paths.contains(path));
         out.sort_by(|a, b| {
             b.received_at
                 .cmp(&a.received_at)
                 .then_with(|| b.id.cmp(&a.id))
         });
+        let seen: HashSet<&PathBuf> = paths.iter().collect();
+        let mut state = self.lock();
+        state.listings += 1;
+        state.files.retain(|path, _| seen.contains(path));
+        state.index = out
+            .iter()
+            .filter_map(|s| match &s.content {
+                Content::File { path, .. } => Some((s.id.clone(), path.clone())),
+                Content::Memory(_) => None,
+            })
+            .collect();
+        state.listing = Some((times, out.clone()));
         Ok(out)
+    }
+
+    /// The message with this id, without listing the directories when it
+    /// is in `new/` or where the last listing saw it.
+    pub(crate) fn get(&self, id: &str) -> io::Result<Option<Arc<Stored>>> {
+        if !plain_id(id) {
+            return Ok(None);
+        }
+        let known = self.lock().index.get(id).cloned();
+        let fresh = self.root.join("new").join(id);
+        for path in known.into_iter().chain([fresh]) {
+            if path.is_file() {
+                return self.cached_or_load(&path).map(Some);
+            }
+        }
+        // Moved since (to cur/, with flags): one listing finds it.
+        Ok(self.scan()?.into_iter().find(|s| s.id == id))
     }
 
     /// Deletes a message's file; false when it was already gone.
@@ -158,97 +303,13 @@ impl Maildir {
         };
         let mut state = self.lock();
         state.files.remove(path);
+        state.index.remove(&stored.id);
         state.meta.remove(&stored.id);
+        state.listing = None;
         Ok(removed)
     }
 }
 
-/// The trace lines at the start of a Maildir file.
-#[derive(Debug, Default, PartialEq)]
-struct Trace {
-    /// Octets of trace lines before the message.
-    skip: usize,
-    from: String,
-    to: Vec<String>,
-}
-
-impl Trace {
-    /// Reads one `Return-Path:` line and the `Delivered-To:` lines after
-    /// it, as `MaildirSink` writes them: one per recipient, so when the
-    /// count is known a `Delivered-To:` header of the message itself stays.
-    fn parse(head: &[u8], recipients: Option<usize>) -> Trace {
-        let mut trace = Trace::default();
-        let mut at = 0;
-        let mut first = true;
-        while let Some(len) = head[at..].iter().position(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(&head[at..at + len]);
-            let line = line.trim_end_matches('\r');
-            let Some((name, value)) = line.split_once(':') else {
-                break;
-            };
-            let value = unbracket(value.trim());
-            if first && name.eq_ignore_ascii_case("Return-Path") {
-                trace.from = value;
-            } else if !first
-                && name.eq_ignore_ascii_case("Delivered-To")
-                && recipients.is_none_or(|n| trace.to.len() < n)
-            {
-                trace.to.push(value);
-            } else {
-                break;
-            }
-            first = false;
-            at += len + 1;
-        }
-        trace.skip = at;
-        trace
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trace_lines_are_the_envelope() {
-        let file = b"Return-Path: <a@example.com>\r\nDelivered-To: <b@example.com>\r\n\
-                     Delivered-To: <c@example.com>\r\nSubject: hi\r\n\r\nbody\r\n";
-        let trace = Trace::parse(file, None);
-        assert_eq!(trace.from, "a@example.com");
-        assert_eq!(trace.to, ["b@example.com", "c@example.com"]);
-        assert!(file[trace.skip..].starts_with(b"Subject: hi\r\n"));
-    }
-
-    #[test]
-    fn a_file_without_trace_lines_is_all_message() {
-        let trace = Trace::parse(b"Subject: hi\r\n\r\nbody\r\n", None);
-        assert_eq!(trace, Trace::default());
-        let trace = Trace::parse(b"Delivered-To: x\r\nReturn-Path: <y>\r\n\r\n", None);
-        assert_eq!(trace.skip, 0);
-    }
-
-    #[test]
-    fn a_known_recipient_count_keeps_the_message_own_trace() {
-        let file = b"Return-Path: <a@x>\r\nDelivered-To: <b@x>\r\nDelivered-To: old@x\r\n\r\n";
-        let trace = Trace::parse(file, Some(1));
-        assert_eq!(trace.to, ["b@x"]);
-        assert!(file[trace.skip..].starts_with(b"Delivered-To: old@x"));
-        assert_eq!(Trace::parse(file, None).to.len(), 2);
-    }
-
-    #[test]
-    fn null_sender() {
-        let trace = Trace::parse(b"Return-Path: <>\r\nDelivered-To: <b@x>\r\n\r\n", None);
-        assert_eq!(trace.from, "");
-        assert_eq!(trace.to, ["b@x"]);
-    }
-
-    #[test]
-    fn ids_drop_the_maildir_info() {
-        assert_eq!(
-            id_of(Path::new("cur/123.abc.host:2,S")).as_deref(),
-            Some("123.abc.host")
-        );
-        assert_eq!(id_of(Path::new("new/.hidden")), None);
-    }
-}
+#[path = "maildir_tests.rs"]
+mod tests;

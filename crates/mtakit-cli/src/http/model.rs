@@ -75,10 +75,11 @@ pub(crate) struct Meta {
     pub(crate) auth: Option<AuthJson>,
     /// The `Display` text of each finding.
     pub(crate) findings: Vec<String>,
-    /// How many recipients (and so `Delivered-To:` lines in a Maildir).
-    pub(crate) recipients: usize,
     /// When the end of data was received (more precise than an mtime).
     pub(crate) received_at: Option<SystemTime>,
+    /// The `Received:` trace header added on delivery, for a message kept
+    /// in memory (a Maildir file holds its own).
+    pub(crate) received: Option<String>,
 }
 
 impl Meta {
@@ -99,8 +100,8 @@ impl Meta {
                 username: a.username.clone(),
             }),
             findings: message.findings().iter().map(ToString::to_string).collect(),
-            recipients: message.recipients().len(),
             received_at: Some(message.received_at()),
+            received: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! [`StoreSink`]: the server's sink. It hands each message to the sink
 //! chosen on the command line (print, Maildir, discard), then to the
 //! [`Store`] and the [`Hub`], before the client gets its `250`; with
-//! `--relay` it also starts forwarding the message, without waiting.
+//! `--relay` it also queues the message for the relay, without waiting
+//! ([`Forwarder`]).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use mtakit::proto::Reply;
 use mtakit::{Message, MessageSink};
 
 use super::events::Hub;
+use super::forward::Forwarder;
 use super::model::Meta;
 use super::store::{Store, Stored};
 use crate::output::Sink;
@@ -20,69 +22,47 @@ pub(crate) struct StoreSink {
     inner: Sink,
     store: Store,
     hub: Hub,
+    /// `--hostname`, for the `Received:` header.
+    hostname: String,
     /// `--relay`: every stored message is forwarded there too.
     relay: Option<Forwarder>,
 }
 
 impl StoreSink {
-    pub(crate) fn new(inner: Sink, store: Store, hub: Hub) -> StoreSink {
+    /// `hostname` is the name in the `Received:` header of messages kept
+    /// in memory.
+    pub(crate) fn new(inner: Sink, store: Store, hub: Hub, hostname: String) -> StoreSink {
         StoreSink {
             inner,
             store,
             hub,
+            hostname,
             relay: None,
         }
     }
 
-    /// Forwards every stored message to `relay`, greeting it as `hello`.
-    pub(crate) fn relay_to(mut self, relay: Arc<Relay>, hello: String) -> StoreSink {
-        self.relay = Some(Forwarder { relay, hello });
+    /// Forwards every stored message to `relay`, greeting it as `hello`,
+    /// over at most `connections` connections with at most `queue`
+    /// messages waiting.
+    pub(crate) fn relay_to(
+        mut self,
+        relay: Arc<Relay>,
+        hello: String,
+        connections: usize,
+        queue: usize,
+    ) -> StoreSink {
+        let store = self.store.clone();
+        self.relay = Some(Forwarder::new(relay, hello, store, connections, queue));
         self
     }
 
     /// Announces a stored message, and forwards it when relaying.
     fn stored(&self, stored: Arc<Stored>) {
         if let Some(forwarder) = &self.relay {
-            forwarder.forward(stored.clone());
+            forwarder.forward(&stored.id);
         }
         self.hub.message(stored);
     }
-}
-
-/// Forwards stored messages to the relay, in the background: the client's
-/// `250` does not wait for it, and the message stays in the store either
-/// way.
-#[derive(Clone, Debug)]
-struct Forwarder {
-    relay: Arc<Relay>,
-    hello: String,
-}
-
-impl Forwarder {
-    fn forward(&self, stored: Arc<Stored>) {
-        let Forwarder { relay, hello } = self.clone();
-        tokio::spawn(async move {
-            let id = stored.id.clone();
-            match release(&relay, &hello, &stored, &stored.to).await {
-                Ok(reply) => tracing::info!(%id, %relay, %reply, "message relayed"),
-                Err(e) => tracing::warn!(%id, %relay, error = %e, "message not relayed"),
-            }
-        });
-    }
-}
-
-/// Sends a stored message to `relay`, for the recipients `to`.
-pub(crate) async fn release(
-    relay: &Relay,
-    hello: &str,
-    stored: &Arc<Stored>,
-    to: &[String],
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let raw = {
-        let stored = stored.clone();
-        tokio::task::spawn_blocking(move || stored.raw()).await??
-    };
-    Ok(relay.send(hello, &stored.from, to, &raw).await?)
 }
 
 impl MessageSink for StoreSink {
@@ -94,7 +74,8 @@ impl MessageSink for StoreSink {
         if self.store.in_memory() {
             // The store keeps the message; printing only borrows it.
             self.inner.deliver_kept(&message).await?;
-            if let Some(stored) = self.store.add_memory(message).await {
+            let received = message.received_header(&self.hostname);
+            if let Some(stored) = self.store.add_memory(message, Some(received)).await {
                 self.stored(stored);
             }
             return Ok(());

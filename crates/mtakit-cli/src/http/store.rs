@@ -126,23 +126,28 @@ impl Store {
         }
     }
 
-    /// Keeps a message received by this process in memory, dropping the
-    /// oldest past the count or the byte budget; `None` when the store is
-    /// not in memory, or the message alone is over the budget. The Subject
-    /// is parsed on a blocking thread.
-    pub(crate) async fn add_memory(&self, message: Message) -> Option<Arc<Stored>> {
+    /// Keeps a message received by this process in memory, with the
+    /// `Received:` header added on delivery, dropping the oldest past the
+    /// count or the byte budget; `None` when the store is not in memory, or
+    /// the message alone is over the budget. The Subject is parsed on a
+    /// blocking thread.
+    pub(crate) async fn add_memory(
+        &self,
+        message: Message,
+        received: Option<String>,
+    ) -> Option<Arc<Stored>> {
         if !self.in_memory() {
             return None;
         }
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.insert(message))
+        tokio::task::spawn_blocking(move || store.insert(message, received))
             .await
             .ok()
             .flatten()
     }
 
     /// [`Store::add_memory`], blocking.
-    pub(crate) fn insert(&self, message: Message) -> Option<Arc<Stored>> {
+    pub(crate) fn insert(&self, message: Message, received: Option<String>) -> Option<Arc<Stored>> {
         if !self.in_memory() {
             return None;
         }
@@ -156,7 +161,7 @@ impl Store {
                 .map(|p| unbracket(&p.to_string()))
                 .collect(),
             size: message.data().len() as u64,
-            meta: Some(Arc::new(meta)),
+            meta: Some(Arc::new(Meta { received, ..meta })),
             subject: subject_of(message.data()),
             content: Content::Memory(Bytes::from(message.into_data())),
         });
@@ -244,7 +249,8 @@ impl Store {
             Backend::Memory { state, .. } => {
                 Ok(lock(state).messages.iter().find(|s| s.id == id).cloned())
             }
-            _ => Ok(self.all()?.into_iter().find(|s| s.id == id)),
+            Backend::Maildir(maildir) => maildir.get(id),
+            Backend::Discard => Ok(None),
         }
     }
 
@@ -264,7 +270,7 @@ impl Store {
                     None => false,
                 }
             }
-            Backend::Maildir(maildir) => match maildir.scan()?.into_iter().find(|s| s.id == id) {
+            Backend::Maildir(maildir) => match maildir.get(id)? {
                 Some(stored) => maildir.remove(&stored)?,
                 None => false,
             },

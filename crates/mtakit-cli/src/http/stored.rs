@@ -56,6 +56,22 @@ impl Stored {
         }
     }
 
+    /// The message as delivered: the trace header fields mtakit added,
+    /// then the bytes as received. For a Maildir, the whole file.
+    /// Blocking for a Maildir file.
+    pub(crate) fn delivered(&self) -> io::Result<Bytes> {
+        match &self.content {
+            Content::Memory(bytes) => {
+                let trace = self.meta.as_ref().and_then(|m| m.received.as_deref());
+                let mut out = Vec::with_capacity(bytes.len() + trace.map_or(0, str::len));
+                out.extend_from_slice(trace.unwrap_or_default().as_bytes());
+                out.extend_from_slice(bytes);
+                Ok(Bytes::from(out))
+            }
+            Content::File { path, .. } => Ok(Bytes::from(std::fs::read(path)?)),
+        }
+    }
+
     /// The decoded Subject (cut to [`LIST_TEXT_MAX`] characters).
     pub(crate) fn subject(&self) -> Option<&str> {
         self.subject.as_deref()

@@ -2,11 +2,16 @@ use std::fs::{self, File, OpenOptions};
 use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use mtakit_proto::Reply;
 
 use crate::message::Message;
-use crate::sink::{MessageSink, temporary_failure};
+use crate::sink::{MaildirEnvelope, MessageSink, temporary_failure};
+
+/// Files in `tmp/` older than this are removed when the sink is created:
+/// deliveries cut short by a crash, as the Maildir convention says.
+pub const STALE_TMP: Duration = Duration::from_secs(36 * 3600);
 
 /// Delivers each message into a Maildir, durably.
 ///
@@ -15,8 +20,14 @@ use crate::sink::{MessageSink, temporary_failure};
 /// fails, the client gets `451 4.3.0` and the partial file is removed, so a
 /// message is either acknowledged and stored, or neither.
 ///
-/// The file holds `Return-Path:` and `Delivered-To:` trace lines, then the
-/// message bytes exactly as received.
+/// The file holds a `Return-Path:` line, the envelope record
+/// ([`MaildirEnvelope`], where the message content cannot reach it),
+/// `Delivered-To:` lines (one per recipient, no angle brackets, as Postfix
+/// and Dovecot write them) and a `Received:` trace header
+/// ([`Message::received_header`]), then the message bytes exactly as
+/// received.
+///
+/// Creating the sink removes files in `tmp/` older than [`STALE_TMP`].
 ///
 /// ```no_run
 /// let sink = mtakit::MaildirSink::create("/tmp/mail")?;
@@ -26,6 +37,8 @@ use crate::sink::{MessageSink, temporary_failure};
 pub struct MaildirSink {
     root: PathBuf,
     host: String,
+    /// The name in `Received: ... by NAME`.
+    by: String,
 }
 
 impl MaildirSink {
@@ -40,6 +53,10 @@ impl MaildirSink {
         for sub in ["tmp", "new", "cur"] {
             fs::create_dir_all(root.join(sub))?;
         }
+        let swept = sweep_tmp(&root.join("tmp"), SystemTime::now())?;
+        if swept > 0 {
+            tracing::info!(files = swept, "removed stale files from the Maildir's tmp/");
+        }
         let host = fs::read_to_string("/etc/hostname")
             .ok()
             .map(|h| {
@@ -50,7 +67,16 @@ impl MaildirSink {
             })
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "localhost".to_owned());
-        Ok(Self { root, host })
+        let by = host.clone();
+        Ok(Self { root, host, by })
+    }
+
+    /// Names this server `name` in the `Received:` header (by default the
+    /// machine's host name).
+    #[must_use]
+    pub fn with_hostname(mut self, name: impl Into<String>) -> Self {
+        self.by = name.into();
+        self
     }
 
     /// The Maildir's root directory.
@@ -74,10 +100,7 @@ impl MaildirSink {
         let new = self.delivered_path(message.id());
         let result = (|| {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            let mut head = format!("Return-Path: {}\r\n", message.reverse_path());
-            for path in message.forward_paths() {
-                head.push_str(&format!("Delivered-To: {path}\r\n"));
-            }
+            let head = trace_lines(message, &self.by);
             file.write_all(head.as_bytes())?;
             file.write_all(message.data())?;
             file.sync_all()?;
@@ -90,6 +113,45 @@ impl MaildirSink {
         }
         result.map(|()| new)
     }
+}
+
+/// What comes before the message in its file: `Return-Path:`, the
+/// envelope record, `Delivered-To:` lines and `Received:`.
+fn trace_lines(message: &Message, by: &str) -> String {
+    let return_path = format!("Return-Path: {}\r\n", message.reverse_path());
+    let mut after = String::new();
+    for path in message.forward_paths() {
+        let path = path.to_string();
+        let bare = path
+            .strip_prefix('<')
+            .and_then(|p| p.strip_suffix('>'))
+            .unwrap_or(&path);
+        after.push_str(&format!("Delivered-To: {bare}\r\n"));
+    }
+    after.push_str(&message.received_header(by));
+    let mut record = MaildirEnvelope::of(message);
+    // The record's length does not depend on `skip` (fixed width).
+    record.skip = return_path.len() + record.to_field().len() + after.len();
+    format!("{return_path}{}{after}", record.to_field())
+}
+
+/// Removes the files in `tmp` last modified before `now - STALE_TMP`;
+/// returns how many.
+fn sweep_tmp(tmp: &Path, now: SystemTime) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(tmp)? {
+        let entry = entry?;
+        let Ok(info) = entry.metadata() else { continue };
+        let stale = info
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > STALE_TMP);
+        if info.is_file() && stale && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 impl MessageSink for MaildirSink {
@@ -112,5 +174,32 @@ impl MessageSink for MaildirSink {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_tmp_files_go_fresh_ones_stay() {
+        let root = std::env::temp_dir().join(format!("mtakit-sweep-{}", std::process::id()));
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        let now = SystemTime::now();
+        for (name, age) in [("old", 37), ("older", 400), ("fresh", 1), ("edge", 35)] {
+            let file = File::create(tmp.join(name)).unwrap();
+            file.set_modified(now - Duration::from_secs(age * 3600))
+                .unwrap();
+        }
+        assert_eq!(sweep_tmp(&tmp, now).unwrap(), 2);
+        let mut left: Vec<_> = fs::read_dir(&tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["edge", "fresh"]);
+        MaildirSink::create(&root).unwrap();
+        fs::remove_dir_all(&root).unwrap();
     }
 }

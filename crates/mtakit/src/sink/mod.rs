@@ -1,6 +1,7 @@
 //! Where accepted messages go: the [`MessageSink`] trait and the built-in
 //! sinks.
 
+mod envelope_record;
 mod maildir;
 mod memory;
 mod null;
@@ -11,7 +12,8 @@ use mtakit_proto::Reply;
 
 use crate::message::Message;
 
-pub use maildir::MaildirSink;
+pub use envelope_record::{MAX_RECORD, MaildirEnvelope};
+pub use maildir::{MaildirSink, STALE_TMP};
 pub use memory::MemorySink;
 pub use null::NullSink;
 
