@@ -522,11 +522,7 @@ mod tests {
     use super::*;
 
     fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
-        let argv = ["mtakit", "serve"].iter().chain(args);
-        Cli::try_parse_from(argv).map(|cli| match cli.command {
-            Command::Serve(args) => args,
-            Command::Load(_) => unreachable!("parsed serve"),
-        })
+        crate::test_args::try_serve_args(args)
     }
 
     #[test]
@@ -788,17 +784,7 @@ mod tests {
             ),
             ("min_data_rate", d.min_data_rate.to_string()),
         ];
-        let mut cli = Cli::command();
-        cli.build();
-        let serve = cli.find_subcommand("serve").unwrap();
-        for (id, value) in expected {
-            let arg = serve.get_arguments().find(|a| a.get_id() == id).unwrap();
-            let help = arg.get_help().unwrap().to_string().replace('\n', " ");
-            assert!(
-                help.contains(&format!("[default: {value}]")),
-                "{id}: {help}"
-            );
-        }
+        crate::test_args::assert_help_defaults(&expected);
         assert_eq!(d.text_line, None);
         assert_eq!(d.max_connections_per_ip, None);
         assert!(!d.allow_nul);

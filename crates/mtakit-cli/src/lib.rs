@@ -28,6 +28,8 @@ mod ports;
 mod relay;
 mod serve;
 mod setup;
+#[cfg(test)]
+mod test_args;
 
 use cli::{Cli, Command};
 

@@ -234,17 +234,11 @@ pub(crate) fn extensions(args: &ServeArgs) -> Extensions {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
 
     use super::*;
-    use crate::cli::{Cli, Command};
 
     fn args(flags: &[&str]) -> ServeArgs {
-        let argv = ["mtakit", "serve"].iter().chain(flags);
-        match Cli::try_parse_from(argv).unwrap().command {
-            Command::Serve(args) => args,
-            Command::Load(_) => unreachable!("parsed serve"),
-        }
+        crate::test_args::serve_args(flags)
     }
 
     #[test]

@@ -130,18 +130,13 @@ pub(crate) fn open_events(
 
 #[cfg(test)]
 mod tests {
-    use clap::{CommandFactory, Parser};
 
     use super::*;
-    use crate::cli::{Cli, Command};
+
     use crate::http::HttpLimits;
 
     fn args(flags: &[&str]) -> ServeArgs {
-        let argv = ["mtakit", "serve"].iter().chain(flags);
-        match Cli::try_parse_from(argv).unwrap().command {
-            Command::Serve(args) => args,
-            Command::Load(_) => unreachable!("parsed serve"),
-        }
+        crate::test_args::serve_args(flags)
     }
 
     #[test]
@@ -192,16 +187,6 @@ mod tests {
                 format!("{}", mtakit::DEFAULT_CONTENT_IN_FLIGHT),
             ),
         ];
-        let mut cli = Cli::command();
-        cli.build();
-        let serve = cli.find_subcommand("serve").unwrap();
-        for (id, value) in expected {
-            let arg = serve.get_arguments().find(|a| a.get_id() == id).unwrap();
-            let help = arg.get_help().unwrap().to_string().replace('\n', " ");
-            assert!(
-                help.contains(&format!("[default: {value}]")),
-                "{id}: {help}"
-            );
-        }
+        crate::test_args::assert_help_defaults(&expected);
     }
 }

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 use mtakit::proto::ConnectionInfo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use support::{codes, connect_greeted, replies, send, serve_tcp};
+use support::{codes, connect_greeted, envelope, replies, send, serve_tcp};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -103,21 +103,6 @@ async fn bdat_chunk(client: &mut TestClient, body: &[u8]) {
     chunk.extend_from_slice(body);
     send(client, &chunk, WAIT).await;
     replies(client, 1, WAIT).await[0].assert_code(250);
-}
-
-/// EHLO, MAIL and RCPT.
-async fn envelope(client: &mut TestClient) {
-    client.ehlo("client.test").await.expect("ehlo");
-    client
-        .mail_from("<legit@a.test>")
-        .await
-        .expect("mail")
-        .assert_code(250);
-    client
-        .rcpt_to("<rcpt@b.test>")
-        .await
-        .expect("rcpt")
-        .assert_code(250);
 }
 
 /// Message content in flight has a server-wide budget: a message that

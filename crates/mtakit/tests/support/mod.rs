@@ -93,9 +93,9 @@ pub(crate) fn reply(code: u16, enhanced: &str, text: &str) -> Reply {
     Reply::new(code, EnhancedCode::parse(enhanced), text.to_owned()).expect("valid reply")
 }
 
-/// EHLO, `MAIL FROM:<legit@a.test>`, `RCPT TO:<rcpt@b.test>` and DATA, up
-/// to the `354`.
-pub(crate) async fn open_data(client: &mut TestClient) {
+/// EHLO, `MAIL FROM:<legit@a.test>` and `RCPT TO:<rcpt@b.test>`, each
+/// accepted.
+pub(crate) async fn envelope(client: &mut TestClient) {
     client
         .ehlo("client.test")
         .await
@@ -111,6 +111,11 @@ pub(crate) async fn open_data(client: &mut TestClient) {
         .await
         .expect("rcpt")
         .assert_code(250);
+}
+
+/// [`envelope`] and DATA, up to the `354`.
+pub(crate) async fn open_data(client: &mut TestClient) {
+    envelope(client).await;
     client.command("DATA").await.expect("data").assert_code(354);
 }
 
