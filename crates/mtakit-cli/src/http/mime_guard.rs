@@ -78,15 +78,7 @@ fn check_tree(message: &Message<'_>) -> Result<(), TooComplex> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn nested_rfc822(depth: usize) -> Vec<u8> {
-        let mut raw = b"Subject: outer\r\n".to_vec();
-        for _ in 0..depth {
-            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
-        }
-        raw.extend_from_slice(b"Subject: x\r\n\r\nx\r\n");
-        raw
-    }
+    use crate::http::mime_scan::nested_rfc822;
 
     #[test]
     fn siblings_are_not_depth() {

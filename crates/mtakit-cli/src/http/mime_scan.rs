@@ -347,18 +347,20 @@ fn boundary(line: &[u8], stack: &[Frame]) -> Option<(usize, bool)> {
     })
 }
 
+/// A message of `depth` nested `message/rfc822` parts, for tests.
+#[cfg(test)]
+pub(crate) fn nested_rfc822(depth: usize) -> Vec<u8> {
+    let mut raw = b"Subject: outer\r\n".to_vec();
+    for _ in 0..depth {
+        raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+    }
+    raw.extend_from_slice(b"Subject: x\r\n\r\nx\r\n");
+    raw
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn nested_rfc822(depth: usize) -> Vec<u8> {
-        let mut raw = b"Subject: outer\r\n".to_vec();
-        for _ in 0..depth {
-            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
-        }
-        raw.extend_from_slice(b"Subject: x\r\n\r\nx\r\n");
-        raw
-    }
 
     fn nested_multipart(depth: usize) -> Vec<u8> {
         let mut raw = Vec::new();
