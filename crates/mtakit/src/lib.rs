@@ -92,11 +92,13 @@ pub mod docs;
 mod driver;
 mod error;
 pub mod fault;
+mod hooks;
 mod message;
 pub mod observe;
 mod policy;
 pub mod proxy;
 mod server;
+mod shared;
 pub mod sink;
 #[cfg(feature = "test-util")]
 pub mod test_util;

@@ -1,10 +1,9 @@
 //! [`Server`] and its [`Builder`]: the accept loop, connection limits and
 //! graceful shutdown.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mtakit_proto::{ConnectionInfo, Extensions, Limits, Reply, SessionConfig};
@@ -21,32 +20,8 @@ use crate::error::{ConnectionError, ServerError};
 use crate::observe::{ObserverHandle, SessionObserver};
 use crate::policy::{AcceptAll, Policy};
 use crate::proxy::Cidr;
+use crate::shared::{ConnectionGuard, Connections, Refusal, Shared};
 use crate::sink::{MessageSink, NullSink};
-
-/// What every connection of a server shares.
-#[derive(Debug)]
-pub(crate) struct Shared<P, A, S> {
-    pub(crate) config: Arc<SessionConfig>,
-    pub(crate) policy: P,
-    pub(crate) authenticator: A,
-    pub(crate) sink: S,
-    pub(crate) tls: Option<Arc<ServerConfig>>,
-    pub(crate) proxy_from: Vec<Cidr>,
-    pub(crate) observer: Option<ObserverHandle>,
-    /// Message content held by all sessions together.
-    pub(crate) content_budget: Arc<ContentBudget>,
-    /// The byte budget of each session's transcript.
-    pub(crate) transcript_bytes: usize,
-    shutdown_timeout: Duration,
-    /// Open connections, in total (over every listener) and per IP.
-    connections: Mutex<Connections>,
-}
-
-#[derive(Debug, Default)]
-struct Connections {
-    total: usize,
-    per_ip: HashMap<IpAddr, usize>,
-}
 
 /// An SMTP server: a policy, an authenticator, a sink and limits.
 ///
@@ -472,7 +447,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         // ACK segment ahead of the first replies.
         #[cfg(target_os = "linux")]
         let _ = socket2::SockRef::from(&stream).set_tcp_quickack(false);
-        let refusal = match self.claim(peer.ip()) {
+        let refusal = match self.shared.claim(peer.ip()) {
             Ok(()) => None,
             Err(Refusal::Total) => Some(too_many("4.3.2", "Too many connections")),
             Err(Refusal::PerIp) => Some(too_many(
@@ -507,58 +482,6 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
-    }
-
-    /// Counts a new connection, unless it is over a limit.
-    fn claim(&self, ip: IpAddr) -> Result<(), Refusal> {
-        let limits = &self.shared.config.limits;
-        let mut c = self
-            .shared
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if c.total >= limits.max_connections {
-            return Err(Refusal::Total);
-        }
-        let count = c.per_ip.get(&ip).copied().unwrap_or(0);
-        if limits
-            .max_connections_per_ip
-            .is_some_and(|max| count >= max)
-        {
-            return Err(Refusal::PerIp);
-        }
-        c.total += 1;
-        c.per_ip.insert(ip, count + 1);
-        Ok(())
-    }
-}
-
-/// Why a connection was refused.
-enum Refusal {
-    Total,
-    PerIp,
-}
-
-/// Releases a connection's slots when it ends, however it ends.
-struct ConnectionGuard<'a, P, A, S> {
-    shared: &'a Shared<P, A, S>,
-    ip: IpAddr,
-}
-
-impl<P, A, S> Drop for ConnectionGuard<'_, P, A, S> {
-    fn drop(&mut self) {
-        let mut c = self
-            .shared
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        c.total = c.total.saturating_sub(1);
-        if let Some(count) = c.per_ip.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                c.per_ip.remove(&self.ip);
-            }
-        }
     }
 }
 
