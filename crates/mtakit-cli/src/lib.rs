@@ -19,6 +19,7 @@ use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
+mod error;
 mod fds;
 mod http;
 mod load;

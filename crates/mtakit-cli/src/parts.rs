@@ -13,8 +13,8 @@ use mtakit::tls::{TestPki, server_config_from_pem};
 use mtakit::{AuthResult, Authenticator, MaildirSink, NullSink, UserTable};
 
 use crate::cli::{Extension, ServeArgs};
+use crate::error::ServeError;
 use crate::output::{Sink, StdoutSink};
-use crate::serve::ServeError;
 
 /// The authenticator chosen on the command line: none, or the `--auth`
 /// users.

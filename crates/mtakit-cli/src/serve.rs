@@ -6,9 +6,6 @@
 //! flight may finish within the shutdown timeout, and the process exits 0.
 //! A second signal stops at once.
 
-use std::fmt;
-use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,66 +14,12 @@ use mtakit::fault::FaultPlan;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
+use crate::error::ServeError;
 use crate::http::{App, HttpLimits, Hub, StoreSink};
 use crate::parts::{Auth, extensions, limits, make_auth, make_sink, make_tls};
 use crate::setup::{
     Listeners, bind_all, http_limits, make_plan, make_store, open_events, sessions_max_bytes,
 };
-
-/// Why `mtakit serve` could not run.
-#[derive(Debug)]
-pub(crate) enum ServeError {
-    /// The Maildir could not be created.
-    Maildir(PathBuf, io::Error),
-    /// The certificate or key could not be loaded.
-    Tls(io::Error),
-    /// The `--tls-self-signed` files could not be written.
-    TlsDir(PathBuf, io::Error),
-    /// A listen address could not be bound.
-    Bind(String, io::Error),
-    /// The async runtime could not start.
-    Runtime(io::Error),
-    /// An accept loop failed.
-    Server(mtakit::ServerError),
-    /// The `--faults` file could not be read or has a bad rule.
-    Faults(PathBuf, String),
-    /// The `--events` file could not be created.
-    Events(PathBuf, io::Error),
-    /// The `--port-file` could not be written.
-    PortFile(PathBuf, io::Error),
-}
-
-impl fmt::Display for ServeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ServeError::Maildir(dir, e) => {
-                write!(f, "cannot create the Maildir {}: {e}", dir.display())
-            }
-            ServeError::Tls(e) => write!(f, "cannot load the TLS certificate: {e}"),
-            ServeError::TlsDir(dir, e) => write!(
-                f,
-                "cannot write the test certificates into {}: {e}",
-                dir.display()
-            ),
-            ServeError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
-            ServeError::Runtime(e) => write!(f, "cannot start: {e}"),
-            ServeError::Server(e) => write!(f, "server failed: {e}"),
-            ServeError::Faults(file, e) => write!(
-                f,
-                "cannot load the fault rules from {}: {e}",
-                file.display()
-            ),
-            ServeError::Events(file, e) => {
-                write!(f, "cannot write events to {}: {e}", file.display())
-            }
-            ServeError::PortFile(file, e) => {
-                write!(f, "cannot write the port file {}: {e}", file.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ServeError {}
 
 /// Runs `mtakit serve` until a signal asks it to stop.
 pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {

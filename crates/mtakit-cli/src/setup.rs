@@ -11,8 +11,8 @@ use mtakit::fault::FaultPlan;
 use tokio::net::TcpListener;
 
 use crate::cli::ServeArgs;
+use crate::error::ServeError;
 use crate::http::{HttpLimits, SESSIONS_MAX_BYTES, Store};
-use crate::serve::ServeError;
 
 /// The listeners, bound and announced.
 pub(crate) struct Listeners {

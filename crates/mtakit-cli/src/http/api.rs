@@ -8,27 +8,24 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use mtakit::fault::FaultPlan;
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use super::detail::{self, disposition};
 use super::error::{ApiError, BODY_LIMIT, JsonBody};
-use super::events::{self, Hub};
 use super::filter::Filter;
 use super::listener::HttpLimits;
 use super::mime_guard::TooComplex;
 use super::model::{EnvelopeJson, Meta};
-use super::store::{Store, Stored};
+pub(crate) use super::state::App;
+use super::store::Stored;
 use super::waiters::Full;
-use super::{faults, forward, sessions, ui};
-use crate::relay::Relay;
+use super::{faults, forward, sessions, sse, ui};
 
 /// The policy of `/api/messages/{id}/html`: even opened on its own, the
 /// HTML runs no script and loads nothing from the network.
@@ -40,27 +37,6 @@ const MAX_WAIT_MS: u64 = 300_000;
 pub(crate) const PAGE_DEFAULT: usize = 200;
 /// The largest `limit` of `GET /api/messages`: 1,000.
 pub(crate) const PAGE_MAX: usize = 1000;
-
-/// What the handlers share.
-#[derive(Clone, Debug)]
-pub(crate) struct App {
-    pub(crate) store: Store,
-    pub(crate) hub: Hub,
-    pub(crate) plan: FaultPlan,
-    /// `--relay`, for `POST /api/messages/{id}/release`.
-    pub(crate) relay: Option<Arc<Relay>>,
-    /// The name mtakit greets the relay with (`--hostname`).
-    pub(crate) hostname: String,
-    /// Becomes true at shutdown; ends SSE streams and waits.
-    pub(crate) shutdown: watch::Receiver<bool>,
-}
-
-/// The sessions handlers need only the hub.
-impl FromRef<App> for Hub {
-    fn from_ref(app: &App) -> Hub {
-        app.hub.clone()
-    }
-}
 
 /// Serves the API and the UI on `listener`, within `limits`, until
 /// `shutdown` becomes true.
@@ -89,7 +65,7 @@ pub(crate) fn router(app: App, loopback: bool) -> Router {
         .route("/api/messages/{id}/html", get(html))
         .route("/api/messages/{id}/attachments/{index}", get(attachment))
         .route("/api/wait", get(wait))
-        .route("/api/events", get(events::sse))
+        .route("/api/events", get(sse::sse))
         .route("/api/sessions", get(sessions::list))
         .route("/api/sessions/{id}", get(sessions::show))
         .route(

@@ -7,21 +7,15 @@
 //! the line, so the order is the same everywhere.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use mtakit::observe::{SessionObserver, Transcript};
 use serde::Serialize;
 use tokio::sync::broadcast;
-use tokio_stream::Stream;
-use tokio_stream::wrappers::ReceiverStream;
 
-use super::api::App;
 use super::model::{SessionRecord, SessionSummary, Summary};
 use super::store::Stored;
 
@@ -33,8 +27,6 @@ pub(crate) const SESSIONS_KEPT: usize = 200;
 pub(crate) const SESSIONS_MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Events an SSE client may fall behind by before it misses some.
 const BACKLOG: usize = 1024;
-/// How often an idle SSE stream gets a comment, so proxies keep it open.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// An event, as JSON, for SSE clients.
 #[derive(Clone, Debug)]
@@ -240,36 +232,4 @@ fn run(
 
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}
-
-/// `GET /api/events`: a comment first (the subscription is live once it
-/// arrives), then one event per message, session and delete, with a
-/// keep-alive comment every 15 seconds. The stream ends at shutdown.
-pub(crate) async fn sse(
-    State(app): State<App>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mut events = app.hub.subscribe();
-    let mut shutdown = app.shutdown.clone();
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let _ = tx.try_send(Ok(Event::default().comment("connected")));
-    tokio::spawn(async move {
-        loop {
-            let event = tokio::select! {
-                event = events.recv() => event,
-                () = tx.closed() => break,
-                _ = shutdown.wait_for(|stop| *stop) => break,
-            };
-            let event = match event {
-                Ok(p) => Event::default().event(p.kind).data(p.data),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    Event::default().comment(format!("missed {n} events"))
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            };
-            if tx.send(Ok(event)).await.is_err() {
-                break;
-            }
-        }
-    });
-    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }

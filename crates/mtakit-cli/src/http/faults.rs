@@ -13,8 +13,8 @@ use mtakit::proto::Reply;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::api::App;
 use super::error::{ApiError, JsonBody};
+use super::state::App;
 
 /// The longest `delay_ms` or `drip_ms`: one hour.
 const MAX_PAUSE_MS: u64 = 3_600_000;

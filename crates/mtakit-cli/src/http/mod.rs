@@ -19,6 +19,8 @@ mod mime_scan;
 mod model;
 mod sessions;
 mod sink;
+mod sse;
+mod state;
 mod store;
 mod stored;
 mod ui;
