@@ -321,6 +321,8 @@ fn ui_pages_have_a_strict_policy() {
     for (path, kind) in [
         ("/", "text/html"),
         ("/app.js", "javascript"),
+        ("/ui/dom.js", "javascript"),
+        ("/ui/message.js", "javascript"),
         ("/style.css", "text/css"),
     ] {
         let page = get(http, path);
@@ -338,6 +340,8 @@ fn ui_pages_have_a_strict_policy() {
         assert!(!page.body.is_empty(), "{path}");
     }
     assert!(get(http, "/").text().contains("app.js"));
+    assert_eq!(get(http, "/ui/nothing.js").status, 404);
+    assert_eq!(get(http, "/ui/..%2fapp.js").status, 404);
 }
 
 #[test]

@@ -56,6 +56,7 @@ pub(crate) fn router(app: App, loopback: bool) -> Router {
         .route("/", get(ui::index))
         .route("/index.html", get(ui::index))
         .route("/app.js", get(ui::app_js))
+        .route("/ui/{name}", get(ui::module))
         .route("/style.css", get(ui::style_css))
         .route("/api/messages", get(list).delete(delete_all))
         .route("/api/messages/{id}", get(show).delete(delete_one))
