@@ -3,11 +3,9 @@
 //! pipelines QUIT would otherwise read the `221` as a recipient's result
 //! and record mail as delivered that was never stored.
 
-mod support;
-
+use crate::support::{codes, config};
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{EnhancedCode, Pending, Reply, SessionConfig, Verdict};
-use support::{codes, config};
 
 fn lmtp() -> SessionConfig {
     let mut c = config();

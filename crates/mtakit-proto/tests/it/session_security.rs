@@ -1,8 +1,6 @@
 //! The in-memory cases of `reference/security.md`: SMUG, NUL, HDR, TLS
 //! (session side) and AUTH.
 
-mod support;
-
 use mtakit_proto::sasl::encode_base64;
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
@@ -10,7 +8,7 @@ use mtakit_proto::{
     SessionConfig, TlsInfo, Verdict,
 };
 
-use support::{check_password, config, ehlo, ehlo_lines, plain, send_cut, st, sts};
+use crate::support::{check_password, config, ehlo, ehlo_lines, plain, send_cut, st, sts};
 
 // ---------------------------------------------------------------- helpers
 

@@ -5,8 +5,6 @@
 //! session's replies; then one test per pymta bug in pymta.md §5 items 1-12
 //! proving the fix.
 
-mod support;
-
 use mtakit_proto::address::{ForwardPath, PathError, ReversePath};
 use mtakit_proto::sasl::{SaslError, decode_plain};
 use mtakit_proto::testing::Harness;
@@ -15,8 +13,10 @@ use mtakit_proto::{
     TimeoutKind, Verdict,
 };
 
-use support::pymta::{b64, code, dummy_authenticator, ehlo, mail_and_rcpt, with_authenticator};
-use support::{auth_config, codes};
+use crate::support::pymta::{
+    b64, code, dummy_authenticator, ehlo, mail_and_rcpt, with_authenticator,
+};
+use crate::support::{auth_config, codes};
 
 // ---------------------------------------------------------------------------
 // Helpers

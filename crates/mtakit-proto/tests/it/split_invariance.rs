@@ -1,8 +1,6 @@
 //! Property tests: how the input is split into reads never changes what
 //! the session does, and no input makes it panic or send a malformed reply.
 
-mod support;
-
 use mtakit_proto::sasl::encode_base64;
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
@@ -12,7 +10,7 @@ use mtakit_proto::{
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use support::send_cut;
+use crate::support::send_cut;
 
 // ------------------------------------------------------------- dialogues
 

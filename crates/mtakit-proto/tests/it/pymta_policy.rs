@@ -9,16 +9,14 @@
 //! and `disconnect` (close before it). `accept_msgdata` is the sink's
 //! verdict on `Event::Deliver`.
 
-mod support;
-
 use mtakit_proto::testing::Harness;
 use mtakit_proto::{
     EnhancedCode, Mechanism, Pending, Reply, SessionConfig, SessionInfo, TimeoutKind, TlsInfo,
     Verdict,
 };
 
-use support::auth_config;
-use support::pymta::{
+use crate::support::auth_config;
+use crate::support::pymta::{
     b64, code, dummy_authenticator, ehlo, first_digit, helo, mail_and_rcpt, with_authenticator,
 };
 
