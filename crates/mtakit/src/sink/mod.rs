@@ -14,7 +14,7 @@ use crate::message::Message;
 
 pub use envelope_record::{MAX_RECORD, MaildirEnvelope};
 pub use maildir::{MaildirSink, STALE_TMP};
-pub use memory::MemorySink;
+pub use memory::{MEMORY_SINK_BYTES, MEMORY_SINK_MESSAGES, MemorySink};
 pub use null::NullSink;
 
 /// Stores accepted messages. This is pymta's `IMessageDeliverer`, made
