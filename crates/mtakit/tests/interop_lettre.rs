@@ -257,7 +257,7 @@ async fn five_messages_on_one_connection() {
         assert_eq!(messages.len(), 5);
         let subjects: Vec<String> = messages
             .iter()
-            .map(|m| m.header("Subject").unwrap_or_default())
+            .map(|m| m.header("Subject").unwrap_or_default().to_owned())
             .collect();
         assert_eq!(
             subjects,

@@ -299,16 +299,9 @@ async fn a_panicking_sink_gives_451_for_every_recipient_and_the_server_goes_on()
     replies(&mut c2, 1, WAIT).await[0].assert_code(250);
     server.stop().await;
 
-    let subjects: Vec<Option<String>> = sink
-        .store
-        .messages()
-        .iter()
-        .map(|m| m.header("Subject"))
-        .collect();
-    assert_eq!(
-        subjects,
-        [Some("fine".to_owned()), Some("again".to_owned())]
-    );
+    let messages = sink.store.messages();
+    let subjects: Vec<Option<&str>> = messages.iter().map(|m| m.header("Subject")).collect();
+    assert_eq!(subjects, [Some("fine"), Some("again")]);
 }
 
 #[tokio::test]

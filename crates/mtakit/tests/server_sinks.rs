@@ -157,7 +157,7 @@ async fn panicking_sink_gives_451_and_the_server_goes_on() {
         second.quit().await.expect("quit").assert_code(221);
 
         let messages = sink.store.wait_for_async(2, WAIT).await.expect("stored");
-        let subjects: Vec<String> = messages
+        let subjects: Vec<&str> = messages
             .iter()
             .map(|m| m.header("Subject").unwrap_or_default())
             .collect();

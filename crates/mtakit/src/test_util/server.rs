@@ -114,11 +114,13 @@ impl TestServer {
     /// # Panics
     ///
     /// After the builder's wait timeout (10 s by default), with a list of
-    /// what did arrive.
+    /// what did arrive; the panic points at the caller's line.
+    #[track_caller]
     pub fn wait_for_messages(&self, n: usize) -> Vec<Message> {
-        self.sink
-            .wait_for(n, self.wait)
-            .unwrap_or_else(|got| panic!("{}", describe_shortfall(n, self.wait, &got)))
+        match self.sink.wait_for(n, self.wait) {
+            Ok(messages) => messages,
+            Err(got) => panic!("{}", describe_shortfall(n, self.wait, &got)),
+        }
     }
 
     /// Waits without blocking the runtime until at least `n` messages
@@ -126,12 +128,25 @@ impl TestServer {
     ///
     /// # Panics
     ///
-    /// After the wait timeout, with a list of what did arrive.
-    pub async fn wait_for_messages_async(&self, n: usize) -> Vec<Message> {
-        self.sink
-            .wait_for_async(n, self.wait)
-            .await
-            .unwrap_or_else(|got| panic!("{}", describe_shortfall(n, self.wait, &got)))
+    /// After the wait timeout, with a list of what did arrive. `#[track_caller]`
+    /// does not reach through `.await`, so this is a plain function that
+    /// notes where it was called and returns the future: the panic message
+    /// names the caller's file and line (`at tests/it.rs:42:10`).
+    #[track_caller]
+    pub fn wait_for_messages_async(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Vec<Message>> + Send + '_ {
+        let caller = std::panic::Location::caller();
+        async move {
+            match self.sink.wait_for_async(n, self.wait).await {
+                Ok(messages) => messages,
+                Err(got) => panic!(
+                    "{} (at {caller})",
+                    describe_shortfall(n, self.wait, &got)
+                ),
+            }
+        }
     }
 
     /// Stops the server now (idle sessions get `421`).
@@ -169,7 +184,7 @@ fn describe_shortfall(n: usize, wait: Duration, got: &[Message]) -> String {
             "\n  #{i}: from {} to {} subject {:?} ({} bytes)",
             m.reverse_path(),
             to.join(", "),
-            m.header("Subject").unwrap_or_default(),
+            m.subject().unwrap_or_default(),
             m.data().len()
         ));
     }
