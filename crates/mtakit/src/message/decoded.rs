@@ -368,3 +368,46 @@ impl Message {
         &self.mime().attachments
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::mime_bound::{base64_wrapped, nested};
+
+    /// Parses on a thread with a 2 MiB stack (the default for test
+    /// threads), where mail-parser's recursion used to overflow.
+    fn parse_on_small_stack(raw: Vec<u8>) -> Mime {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || Mime::parse(&raw))
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn shallow_nesting_is_taken_apart() {
+        let mime = parse_on_small_stack(nested(10));
+        assert_eq!(mime.attachments.len(), 1);
+        assert_eq!(mime.attachments[0].content_type(), "message/rfc822");
+        let mime = parse_on_small_stack(base64_wrapped(&nested(10)));
+        assert_eq!(mime.attachments.len(), 1);
+    }
+
+    #[test]
+    fn deep_nesting_decodes_to_nothing_instead_of_aborting() {
+        for raw in [nested(50_000), base64_wrapped(&nested(50_000))] {
+            let mime = parse_on_small_stack(raw);
+            assert!(mime.attachments.is_empty());
+            assert_eq!(mime.text_body, None);
+        }
+    }
+
+    #[test]
+    fn encoded_words_decode_in_any_field() {
+        assert_eq!(decode_words("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus"), "Grüße aus");
+        assert_eq!(decode_words("=?ISO-8859-1?B?Y2Fm6Q==?="), "café");
+        assert_eq!(decode_words("plain text"), "plain text");
+        assert_eq!(decode_words(""), "");
+    }
+}

@@ -219,29 +219,46 @@ impl Drop for ShallowDrop<'_> {
     }
 }
 
+/// `levels` nested `message/rfc822` parts, each in a multipart.
+#[cfg(test)]
+pub(super) fn nested(levels: usize) -> Vec<u8> {
+    let mut raw = Vec::new();
+    for i in 0..levels {
+        raw.extend_from_slice(
+            format!(
+                "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n\
+                 Content-Type: message/rfc822\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"Subject: inner\r\n\r\nbody\r\n");
+    for i in (0..levels).rev() {
+        raw.extend_from_slice(format!("\r\n--b{i}--\r\n").as_bytes());
+    }
+    raw
+}
+
+/// `inner` as a base64-encoded `message/rfc822` part of a multipart.
+#[cfg(test)]
+pub(super) fn base64_wrapped(inner: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut raw = b"Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n--outer\r\n\
+        Content-Type: message/rfc822\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(inner);
+    for chunk in encoded.as_bytes().chunks(76) {
+        raw.extend_from_slice(chunk);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"--outer--\r\n");
+    raw
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
-
-    /// `levels` nested `message/rfc822` parts, each in a multipart.
-    fn nested(levels: usize) -> Vec<u8> {
-        let mut raw = Vec::new();
-        for i in 0..levels {
-            raw.extend_from_slice(
-                format!(
-                    "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n\
-                     Content-Type: message/rfc822\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        raw.extend_from_slice(b"Subject: inner\r\n\r\nbody\r\n");
-        for i in (0..levels).rev() {
-            raw.extend_from_slice(format!("\r\n--b{i}--\r\n").as_bytes());
-        }
-        raw
-    }
 
     #[test]
     fn counts_media_types_in_any_case_and_spacing() {
@@ -261,14 +278,7 @@ mod tests {
             .flat_map(|&b| format!("={b:02X}").into_bytes())
             .collect();
         assert!(!within_bounds(&qp), "quoted-printable");
-        let mut b64 = b"Content-Type: message/rfc822\r\n\
-            Content-Transfer-Encoding: base64\r\n\r\n"
-            .to_vec();
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&deep);
-        for chunk in encoded.as_bytes().chunks(76) {
-            b64.extend_from_slice(chunk);
-            b64.extend_from_slice(b"\r\n");
-        }
+        let b64 = base64_wrapped(&deep);
         assert!(!within_bounds(&b64), "base64");
     }
 
