@@ -191,10 +191,7 @@ async fn wait_for_messages_async_panic_names_the_caller() {
         .expect_err("the wait panics")
         .into_panic();
     let text = panic.downcast_ref::<String>().expect("a formatted panic");
-    assert!(
-        text.contains(&format!("(at {}:{line}:", file!())),
-        "{text}"
-    );
+    assert!(text.contains(&format!("(at {}:{line}:", file!())), "{text}");
 }
 
 /// Runs a Python script with the server's port as its argument; `None`

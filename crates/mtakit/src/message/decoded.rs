@@ -145,11 +145,12 @@ impl Mime {
         };
         let message = mime_bound::ShallowDrop::new(message);
         let part_text = |ids: &[u32], html: bool| {
-            ids.iter().find_map(|&id| match &message.parts.get(id as usize)?.body {
-                PartType::Html(text) if html => Some(text.to_string()),
-                PartType::Text(text) if !html => Some(text.to_string()),
-                _ => None,
-            })
+            ids.iter()
+                .find_map(|&id| match &message.parts.get(id as usize)?.body {
+                    PartType::Html(text) if html => Some(text.to_string()),
+                    PartType::Text(text) if !html => Some(text.to_string()),
+                    _ => None,
+                })
         };
         Self {
             from: addresses(message.from()),

@@ -284,7 +284,10 @@ mod tests {
 
     #[test]
     fn counts_rfc2231_sections() {
-        assert_eq!(rfc2231_sections(b"name*=x; name*0=a; name*1*=b; name* = c"), 4);
+        assert_eq!(
+            rfc2231_sections(b"name*=x; name*0=a; name*1*=b; name* = c"),
+            4
+        );
         assert_eq!(rfc2231_sections(b"a*b, *x, 2*3"), 0);
         let many = "Content-Type: text/plain; x*0=a\r\n".repeat(MAX_RFC2231_SECTIONS + 1);
         assert!(!within_bounds(many.as_bytes()));

@@ -141,10 +141,7 @@ impl TestServer {
         async move {
             match self.sink.wait_for_async(n, self.wait).await {
                 Ok(messages) => messages,
-                Err(got) => panic!(
-                    "{} (at {caller})",
-                    describe_shortfall(n, self.wait, &got)
-                ),
+                Err(got) => panic!("{} (at {caller})", describe_shortfall(n, self.wait, &got)),
             }
         }
     }
