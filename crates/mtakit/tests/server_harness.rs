@@ -75,7 +75,7 @@ fn blocking_server_works_in_a_plain_test() {
     send_one(&server, "blocking");
     let messages = server.wait_for_messages(1);
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].header("Subject").as_deref(), Some("blocking"));
+    assert_eq!(messages[0].header("Subject"), Some("blocking"));
     assert_eq!(server.messages().len(), 1);
     assert_eq!(messages[0].peer().ip().to_string(), "127.0.0.1");
     server.shutdown();
@@ -276,7 +276,7 @@ fn python_smtplib_interop() {
     assert_eq!(first.reverse_path().to_string(), "<py@a.test>");
     let to: Vec<String> = first.forward_paths().map(|p| p.to_string()).collect();
     assert_eq!(to, ["<one@b.test>", "<two@b.test>"]);
-    assert_eq!(first.header("Subject").as_deref(), Some("From smtplib"));
+    assert_eq!(first.header("Subject"), Some("From smtplib"));
     assert_eq!(
         first.helo().map(|h| h.to_string()).as_deref(),
         Some("python.test")

@@ -44,7 +44,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 /// stream.write_all(b"Subject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n").unwrap();
 ///
 /// let messages = server.wait_for_messages(1);
-/// assert_eq!(messages[0].header("Subject").as_deref(), Some("hi"));
+/// assert_eq!(messages[0].header("Subject"), Some("hi"));
 /// assert_eq!(messages[0].reverse_path().to_string(), "<a@example.com>");
 /// ```
 #[derive(Debug)]
