@@ -26,6 +26,17 @@ use mtakit_proto::{
 /// are [`peer`](Self::peer), [`helo`](Self::helo),
 /// [`reverse_path`](Self::reverse_path), [`recipients`](Self::recipients),
 /// [`data`](Self::data) and [`auth`](Self::auth) here.
+///
+/// With the `test-util` feature, it also decodes what a test compares:
+/// [`subject`](Self::subject) and [`header`](Self::header) with RFC 2047
+/// encoded words decoded, the [`from`](Self::from), [`to`](Self::to) and
+/// [`cc`](Self::cc) mailboxes with their display names,
+/// [`text_body`](Self::text_body) and [`html_body`](Self::html_body)
+/// decoded from their transfer encoding and charset, and the
+/// [`attachments`](Self::attachments). The message is parsed on the first
+/// such call and the result kept. [`raw_header`](Self::raw_header),
+/// [`data`](Self::data) and [`text`](Self::text) give the content as it
+/// came, in every build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     id: String,
@@ -176,11 +187,23 @@ impl Message {
     /// [`header`](Self::header) (feature `test-util`) decodes them.
     ///
     /// ```
-    /// # use mtakit::Message;
-    /// # fn check(message: &Message) {
-    /// // Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=
-    /// assert_eq!(message.raw_header("subject"), Some("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=".into()));
-    /// # }
+    /// use mtakit::test_util::{TestClient, TestServer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let server = TestServer::start_async().await;
+    /// let mut client = TestClient::connect(server.addr()).await?;
+    /// client.ehlo("client.example").await?;
+    /// client.mail_from("<a@example.com>").await?;
+    /// client.rcpt_to("<b@example.com>").await?;
+    /// client.data(b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n again\r\n\r\nHi\r\n").await?;
+    /// let message = &server.wait_for_messages_async(1).await[0];
+    /// assert_eq!(
+    ///     message.raw_header("subject").as_deref(),
+    ///     Some("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= again")
+    /// );
+    /// assert_eq!(message.subject(), Some("Grüße again"));
+    /// # Ok(()) }
     /// ```
     pub fn raw_header(&self, name: &str) -> Option<String> {
         header_fields(&self.data)

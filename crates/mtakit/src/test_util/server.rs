@@ -60,6 +60,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server with default settings on its own thread.
+    #[track_caller]
     pub fn start() -> Self {
         Self::builder().start()
     }
@@ -331,6 +332,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     /// # Panics
     ///
     /// If no loopback port can be bound.
+    #[track_caller]
     pub fn start(self) -> TestServer {
         let sink = MemorySink::new();
         let wait = self.wait;
