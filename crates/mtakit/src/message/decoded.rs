@@ -91,7 +91,7 @@ struct Mime {
 #[derive(Clone, Default)]
 pub(super) struct Cache {
     headers: OnceLock<Vec<(String, String)>>,
-    mime: OnceLock<Mime>,
+    mime: OnceLock<Box<Mime>>,
 }
 
 impl fmt::Debug for Cache {
@@ -189,7 +189,9 @@ impl Message {
     }
 
     fn mime(&self) -> &Mime {
-        self.decoded.mime.get_or_init(|| Mime::parse(&self.data))
+        self.decoded
+            .mime
+            .get_or_init(|| Box::new(Mime::parse(&self.data)))
     }
 
     /// The value of the first header field with this name (unfolded,
