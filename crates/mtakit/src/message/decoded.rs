@@ -319,10 +319,12 @@ impl Message {
     /// # Ok(()) }
     /// ```
     ///
-    /// A message nested deeper than mail-parser can take apart safely
-    /// (more than 100 `multipart`/`message` levels or parts, counted
-    /// cheaply before parsing) decodes to no bodies, no mailboxes and no
-    /// attachments.
+    /// A message that mail-parser could not take apart safely is not
+    /// parsed: one that names more than 100 `multipart`/`message` media
+    /// types (counted generously, also inside base64 and quoted-printable
+    /// parts; this bounds the nesting) or holds more than 2,000 RFC 2231
+    /// parameter sections decodes to no mailboxes, no bodies and no
+    /// attachments. Its header fields still decode.
     pub fn text_body(&self) -> Option<&str> {
         self.mime().text_body.as_deref()
     }
