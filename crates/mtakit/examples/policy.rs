@@ -140,7 +140,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let messages = sink.messages();
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].header("Subject").as_deref(), Some("small"));
+    assert_eq!(messages[0].header("Subject"), Some("small"));
     println!("stored {} message(s)", messages.len());
 
     let _ = stop.send(());

@@ -48,27 +48,39 @@ async fn main() -> Result<(), BoxError> {
         .hello_name(ClientId::Domain("app.example".to_owned()))
         .build();
 
-    send_welcome(&mailer, "Ada", "ada@example.com").await?;
+    send_welcome(&mailer, "Zoë", "zoe@example.com").await?;
 
     // Waits (10 s at most) for the message, then asserts on the envelope
-    // and the content.
+    // and on the content as a reader sees it: lettre sent the subject and
+    // the name as RFC 2047 encoded words and the body in a transfer
+    // encoding; `subject`, `to` and `text_body` decode them.
     let messages = server.wait_for_messages_async(1).await;
     assert_eq!(messages.len(), 1);
     let message = &messages[0];
     assert_eq!(message.reverse_path().to_string(), "<noreply@app.example>");
     let to: Vec<String> = message.forward_paths().map(|p| p.to_string()).collect();
-    assert_eq!(to, ["<ada@example.com>"]);
+    assert_eq!(to, ["<zoe@example.com>"]);
     assert_eq!(
         message.helo().map(|h| h.to_string()).as_deref(),
         Some("app.example")
     );
-    assert_eq!(message.header("Subject").as_deref(), Some("Welcome, Ada!"));
-    assert!(message.text().contains("Hello Ada, thanks for signing up."));
+    assert_eq!(message.subject(), Some("Welcome, Zoë!"));
+    assert_eq!(message.to()[0].name(), Some("Zoë"));
+    assert_eq!(
+        message.from()[0].to_string(),
+        "Example App <noreply@app.example>"
+    );
+    assert!(
+        message
+            .text_body()
+            .is_some_and(|body| body.contains("Hello Zoë, thanks for signing up."))
+    );
 
     println!(
-        "the welcome email arrived: {} bytes, subject {:?}",
+        "the welcome email arrived: {} bytes, subject {:?} (on the wire {:?})",
         message.data().len(),
-        message.header("Subject").unwrap_or_default()
+        message.subject().unwrap_or_default(),
+        message.raw_header("Subject").unwrap_or_default()
     );
     Ok(())
 }

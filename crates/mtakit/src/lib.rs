@@ -36,12 +36,24 @@
 //! # while got.matches("\r\n250 ").count() < 3 { let n = s.read(&mut buf).unwrap(); got.push_str(std::str::from_utf8(&buf[..n]).unwrap()); }
 //! # s.write_all(b"DATA\r\n").unwrap();
 //! # while !got.contains("354 ") { let n = s.read(&mut buf).unwrap(); got.push_str(std::str::from_utf8(&buf[..n]).unwrap()); }
-//! # s.write_all(b"Subject: Welcome\r\n\r\nHello!\r\n.\r\nQUIT\r\n").unwrap();
+//! # s.write_all(b"From: =?UTF-8?Q?J=C3=BCrgen?= <app@example.com>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\r\nHello!\r\n.\r\nQUIT\r\n").unwrap();
 //!
 //! let messages = server.wait_for_messages(1);
-//! assert_eq!(messages[0].header("Subject").as_deref(), Some("Welcome"));
-//! assert_eq!(messages[0].forward_paths().next().unwrap().to_string(), "<user@example.com>");
+//! let message = &messages[0];
+//! // What a reader sees: encoded words, transfer encodings and charsets decoded.
+//! assert_eq!(message.subject(), Some("Grüße"));
+//! assert_eq!(message.from()[0].name(), Some("Jürgen"));
+//! assert_eq!(message.text_body().map(str::trim_end), Some("Hello!"));
+//! // The envelope, as the client gave it.
+//! assert_eq!(message.forward_paths().next().unwrap().to_string(), "<user@example.com>");
 //! ```
+//!
+//! [`Message::subject`], [`header`](Message::header),
+//! [`from`](Message::from), [`to`](Message::to),
+//! [`text_body`](Message::text_body), [`html_body`](Message::html_body) and
+//! [`attachments`](Message::attachments) decode what a test compares
+//! (feature `test-util`); [`Message::raw_header`] and [`Message::data`]
+//! give the bytes as they came.
 //!
 //! # Quick start: a server with a policy
 //!
@@ -76,7 +88,9 @@
 //!
 //! # Features
 //!
-//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`].
+//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`],
+//!   and the decoding assertion helpers of [`Message`] (it adds
+//!   mail-parser to the build).
 //!
 //! # Stability
 //!

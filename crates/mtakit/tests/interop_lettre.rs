@@ -92,11 +92,71 @@ async fn plain_text_message() {
             m.helo().map(ToString::to_string).as_deref(),
             Some("client.test")
         );
-        assert_eq!(m.header("Subject").as_deref(), Some("Plain"));
+        assert_eq!(m.header("Subject"), Some("Plain"));
         assert!(m.text().contains("Hello from lettre.\r\n"), "{}", m.text());
         assert!(m.auth().is_none());
         // Stored bytes keep CRLF and never contain the terminator line.
         assert!(!m.data().windows(5).any(|w| w == b"\r\n.\r\n"));
+    })
+    .await;
+}
+
+/// What lettre encodes (a UTF-8 subject and display names as RFC 2047
+/// words, the bodies as quoted-printable or base64, the attachment as
+/// base64) reads back decoded through `Message`'s assertion helpers.
+#[tokio::test]
+async fn decoded_assertions_on_a_lettre_message() {
+    bounded(async {
+        let server = TestServer::start_async().await;
+        let pdf = b"%PDF-1.7\n\x00\xff binary".to_vec();
+        let text = "Grüße aus Köln! A line long enough that lettre has to wrap it when it encodes \
+                    the body as quoted-printable: ünïcödé everywhere.\n";
+        let html = "<p>Grüße aus <b>Köln</b></p>\n";
+        let message = lettre::Message::builder()
+            .from(mailbox("Jürgen Müller <juergen@a.test>"))
+            .to(mailbox("Ada Lovelace <ada@b.test>"))
+            .to(mailbox("bob@b.test"))
+            .cc(mailbox("Zoë <zoe@b.test>"))
+            .subject("Grüße aus Köln — 你好")
+            .multipart(
+                MultiPart::mixed()
+                    .multipart(MultiPart::alternative_plain_html(
+                        text.to_owned(),
+                        html.to_owned(),
+                    ))
+                    .singlepart(
+                        Attachment::new("Bericht März.pdf".to_owned())
+                            .body(pdf.clone(), "application/pdf".parse().expect("type")),
+                    ),
+            )
+            .expect("valid message");
+        send(&transport(&server), message)
+            .await
+            .expect("send succeeds");
+
+        let messages = server.wait_for_messages_async(1).await;
+        let m = &messages[0];
+        // On the wire, nothing of it is readable as such ...
+        let raw_subject = m.raw_header("Subject").expect("subject");
+        assert!(raw_subject.starts_with("=?utf-8?"), "{raw_subject}");
+        assert!(!m.text().contains("Grüße"), "{}", m.text());
+        // ... and decoded, all of it is.
+        assert_eq!(m.subject(), Some("Grüße aus Köln — 你好"));
+        assert_eq!(m.header("subject"), m.subject());
+        assert_eq!(m.from()[0].name(), Some("Jürgen Müller"));
+        assert_eq!(m.from()[0].address(), "juergen@a.test");
+        let to: Vec<String> = m.to().iter().map(ToString::to_string).collect();
+        assert_eq!(to, ["Ada Lovelace <ada@b.test>", "bob@b.test"]);
+        assert_eq!(m.cc()[0].name(), Some("Zoë"));
+        // The envelope stays apart from the header fields.
+        assert_eq!(m.reverse_path().to_string(), "<juergen@a.test>");
+        assert_eq!(m.text_body(), Some(text.replace('\n', "\r\n").as_str()));
+        assert_eq!(m.html_body(), Some(html.replace('\n', "\r\n").as_str()));
+        let attachments = m.attachments();
+        assert_eq!(attachments.len(), 1);
+        assert_eq!(attachments[0].name(), Some("Bericht März.pdf"));
+        assert_eq!(attachments[0].content_type(), "application/pdf");
+        assert_eq!(attachments[0].data(), pdf);
     })
     .await;
 }
@@ -257,7 +317,7 @@ async fn five_messages_on_one_connection() {
         assert_eq!(messages.len(), 5);
         let subjects: Vec<String> = messages
             .iter()
-            .map(|m| m.header("Subject").unwrap_or_default())
+            .map(|m| m.header("Subject").unwrap_or_default().to_owned())
             .collect();
         assert_eq!(
             subjects,
@@ -325,7 +385,7 @@ async fn rejected_recipient_is_a_550_error_and_nothing_is_stored() {
             .expect("send succeeds");
         let messages = server.wait_for_messages_async(1).await;
         assert_eq!(messages.len(), 1);
-        assert_eq!(messages[0].header("Subject").as_deref(), Some("After"));
+        assert_eq!(messages[0].header("Subject"), Some("After"));
     })
     .await;
 }

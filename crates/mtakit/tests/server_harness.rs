@@ -75,7 +75,7 @@ fn blocking_server_works_in_a_plain_test() {
     send_one(&server, "blocking");
     let messages = server.wait_for_messages(1);
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].header("Subject").as_deref(), Some("blocking"));
+    assert_eq!(messages[0].header("Subject"), Some("blocking"));
     assert_eq!(server.messages().len(), 1);
     assert_eq!(messages[0].peer().ip().to_string(), "127.0.0.1");
     server.shutdown();
@@ -122,6 +122,76 @@ async fn wait_for_messages_async_panics_when_nothing_arrives() {
         let _ = server.wait_for_messages_async(1).await;
     })
     .await;
+}
+
+/// The location of the panic hook's last report on this thread, for the
+/// tests below (other threads' panics go to the default hook).
+fn panic_location_of(f: impl FnOnce()) -> String {
+    use std::cell::RefCell;
+    use std::sync::Once;
+
+    thread_local! {
+        static SEEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let recorded = SEEN.with(|seen| {
+                let mut seen = seen.borrow_mut();
+                // Only where a test asked (the slot holds an empty string).
+                if seen.as_deref() == Some("") {
+                    *seen = info.location().map(ToString::to_string);
+                    true
+                } else {
+                    false
+                }
+            });
+            if !recorded {
+                previous(info);
+            }
+        }));
+    });
+    SEEN.with(|seen| *seen.borrow_mut() = Some(String::new()));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    let location = SEEN.with(|seen| seen.borrow_mut().take());
+    assert!(result.is_err(), "no panic");
+    location.expect("the hook saw the panic")
+}
+
+#[test]
+fn wait_for_messages_panic_points_at_the_caller() {
+    let server = TestServer::builder()
+        .wait_timeout(Duration::from_millis(20))
+        .start();
+    let mut line = 0;
+    let location = panic_location_of(|| {
+        line = line!() + 1;
+        let _ = server.wait_for_messages(1);
+    });
+    assert!(
+        location.starts_with(&format!("{}:{line}:", file!())),
+        "{location}"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_messages_async_panic_names_the_caller() {
+    let server = TestServer::builder()
+        .wait_timeout(Duration::from_millis(20))
+        .start_async()
+        .await;
+    let line = line!() + 2;
+    let task = tokio::spawn(async move {
+        let _ = server.wait_for_messages_async(1).await;
+    });
+    let panic = tokio::time::timeout(IO_WAIT, task)
+        .await
+        .expect("the wait ends")
+        .expect_err("the wait panics")
+        .into_panic();
+    let text = panic.downcast_ref::<String>().expect("a formatted panic");
+    assert!(text.contains(&format!("(at {}:{line}:", file!())), "{text}");
 }
 
 /// Runs a Python script with the server's port as its argument; `None`
@@ -206,7 +276,7 @@ fn python_smtplib_interop() {
     assert_eq!(first.reverse_path().to_string(), "<py@a.test>");
     let to: Vec<String> = first.forward_paths().map(|p| p.to_string()).collect();
     assert_eq!(to, ["<one@b.test>", "<two@b.test>"]);
-    assert_eq!(first.header("Subject").as_deref(), Some("From smtplib"));
+    assert_eq!(first.header("Subject"), Some("From smtplib"));
     assert_eq!(
         first.helo().map(|h| h.to_string()).as_deref(),
         Some("python.test")

@@ -110,7 +110,7 @@ async fn sink_error_reply_reaches_the_client_and_a_retry_works() {
         client.quit().await.expect("quit").assert_code(221);
         let messages = store.wait_for_async(1, WAIT).await.expect("stored");
         assert_eq!(messages.len(), 1);
-        assert_eq!(messages[0].header("Subject").as_deref(), Some("try 2"));
+        assert_eq!(messages[0].header("Subject"), Some("try 2"));
     })
     .await;
 }
@@ -157,7 +157,7 @@ async fn panicking_sink_gives_451_and_the_server_goes_on() {
         second.quit().await.expect("quit").assert_code(221);
 
         let messages = sink.store.wait_for_async(2, WAIT).await.expect("stored");
-        let subjects: Vec<String> = messages
+        let subjects: Vec<&str> = messages
             .iter()
             .map(|m| m.header("Subject").unwrap_or_default())
             .collect();

@@ -196,7 +196,7 @@ async fn hundreds_of_mixed_clients_lose_nothing() {
 
     let stored: Vec<String> = messages
         .iter()
-        .map(|m| m.header("Subject").expect("subject"))
+        .map(|m| m.header("Subject").expect("subject").to_owned())
         .collect();
     let stored_set: BTreeSet<&String> = stored.iter().collect();
     assert_eq!(stored.len(), stored_set.len(), "a message was stored twice");

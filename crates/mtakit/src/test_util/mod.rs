@@ -11,5 +11,6 @@
 mod client;
 mod server;
 
+pub use crate::message::{Attachment, NamedAddress};
 pub use client::{ReplyExt, TestClient};
 pub use server::{TestServer, TestServerBuilder};

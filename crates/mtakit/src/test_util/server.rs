@@ -44,7 +44,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 /// stream.write_all(b"Subject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n").unwrap();
 ///
 /// let messages = server.wait_for_messages(1);
-/// assert_eq!(messages[0].header("Subject").as_deref(), Some("hi"));
+/// assert_eq!(messages[0].header("Subject"), Some("hi"));
 /// assert_eq!(messages[0].reverse_path().to_string(), "<a@example.com>");
 /// ```
 #[derive(Debug)]
@@ -60,6 +60,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server with default settings on its own thread.
+    #[track_caller]
     pub fn start() -> Self {
         Self::builder().start()
     }
@@ -114,11 +115,13 @@ impl TestServer {
     /// # Panics
     ///
     /// After the builder's wait timeout (10 s by default), with a list of
-    /// what did arrive.
+    /// what did arrive; the panic points at the caller's line.
+    #[track_caller]
     pub fn wait_for_messages(&self, n: usize) -> Vec<Message> {
-        self.sink
-            .wait_for(n, self.wait)
-            .unwrap_or_else(|got| panic!("{}", describe_shortfall(n, self.wait, &got)))
+        match self.sink.wait_for(n, self.wait) {
+            Ok(messages) => messages,
+            Err(got) => panic!("{}", describe_shortfall(n, self.wait, &got)),
+        }
     }
 
     /// Waits without blocking the runtime until at least `n` messages
@@ -126,12 +129,22 @@ impl TestServer {
     ///
     /// # Panics
     ///
-    /// After the wait timeout, with a list of what did arrive.
-    pub async fn wait_for_messages_async(&self, n: usize) -> Vec<Message> {
-        self.sink
-            .wait_for_async(n, self.wait)
-            .await
-            .unwrap_or_else(|got| panic!("{}", describe_shortfall(n, self.wait, &got)))
+    /// After the wait timeout, with a list of what did arrive. `#[track_caller]`
+    /// does not reach through `.await`, so this is a plain function that
+    /// notes where it was called and returns the future: the panic message
+    /// names the caller's file and line (`at tests/it.rs:42:10`).
+    #[track_caller]
+    pub fn wait_for_messages_async(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Vec<Message>> + Send + '_ {
+        let caller = std::panic::Location::caller();
+        async move {
+            match self.sink.wait_for_async(n, self.wait).await {
+                Ok(messages) => messages,
+                Err(got) => panic!("{} (at {caller})", describe_shortfall(n, self.wait, &got)),
+            }
+        }
     }
 
     /// Stops the server now (idle sessions get `421`).
@@ -169,7 +182,7 @@ fn describe_shortfall(n: usize, wait: Duration, got: &[Message]) -> String {
             "\n  #{i}: from {} to {} subject {:?} ({} bytes)",
             m.reverse_path(),
             to.join(", "),
-            m.header("Subject").unwrap_or_default(),
+            m.subject().unwrap_or_default(),
             m.data().len()
         ));
     }
@@ -319,6 +332,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     /// # Panics
     ///
     /// If no loopback port can be bound.
+    #[track_caller]
     pub fn start(self) -> TestServer {
         let sink = MemorySink::new();
         let wait = self.wait;

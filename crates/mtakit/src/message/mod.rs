@@ -5,6 +5,13 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "test-util")]
+mod decoded;
+#[cfg(feature = "test-util")]
+mod mime_bound;
+#[cfg(feature = "test-util")]
+pub use decoded::{Attachment, NamedAddress};
+
 use mtakit_proto::{
     AuthIdentity, DataStats, Domain, Envelope, Finding, ForwardPath, Greeting, MailParams,
     Recipient, ReversePath, SessionInfo, TlsInfo, Transaction,
@@ -19,6 +26,17 @@ use mtakit_proto::{
 /// are [`peer`](Self::peer), [`helo`](Self::helo),
 /// [`reverse_path`](Self::reverse_path), [`recipients`](Self::recipients),
 /// [`data`](Self::data) and [`auth`](Self::auth) here.
+///
+/// With the `test-util` feature, it also decodes what a test compares:
+/// [`subject`](Self::subject) and [`header`](Self::header) with RFC 2047
+/// encoded words decoded, the [`from`](Self::from), [`to`](Self::to) and
+/// [`cc`](Self::cc) mailboxes with their display names,
+/// [`text_body`](Self::text_body) and [`html_body`](Self::html_body)
+/// decoded from their transfer encoding and charset, and the
+/// [`attachments`](Self::attachments). The message is parsed on the first
+/// such call and the result kept. [`raw_header`](Self::raw_header),
+/// [`data`](Self::data) and [`text`](Self::text) give the content as it
+/// came, in every build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     id: String,
@@ -32,6 +50,9 @@ pub struct Message {
     data: Vec<u8>,
     stats: DataStats,
     findings: Vec<Finding>,
+    /// The decoded view, built on first use.
+    #[cfg(feature = "test-util")]
+    decoded: decoded::Cache,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -78,6 +99,8 @@ impl Message {
             data,
             stats,
             findings,
+            #[cfg(feature = "test-util")]
+            decoded: decoded::Cache::default(),
         }
     }
 
@@ -158,26 +181,35 @@ impl Message {
     }
 
     /// The value of the first header field with this name (unfolded,
-    /// case-insensitive name), from the header section.
-    pub fn header(&self, name: &str) -> Option<String> {
-        let text = self.text();
-        let head = text.split("\r\n\r\n").next().unwrap_or("");
-        let mut value: Option<String> = None;
-        for line in head.split("\r\n") {
-            if let Some(v) = value.as_mut() {
-                if line.starts_with([' ', '\t']) {
-                    v.push_str(line);
-                    continue;
-                }
-                break;
-            }
-            if let Some((field, rest)) = line.split_once(':')
-                && field.eq_ignore_ascii_case(name)
-            {
-                value = Some(rest.trim_start().to_owned());
-            }
-        }
-        value.map(|v| v.trim_end().to_owned())
+    /// case-insensitive name), from the header section, **as it is on the
+    /// wire**: RFC 2047 encoded words (`=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=`) are
+    /// not decoded. This is what a policy sees; in tests,
+    /// [`header`](Self::header) (feature `test-util`) decodes them.
+    ///
+    /// ```
+    /// use mtakit::test_util::{TestClient, TestServer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let server = TestServer::start_async().await;
+    /// let mut client = TestClient::connect(server.addr()).await?;
+    /// client.ehlo("client.example").await?;
+    /// client.mail_from("<a@example.com>").await?;
+    /// client.rcpt_to("<b@example.com>").await?;
+    /// client.data(b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n again\r\n\r\nHi\r\n").await?;
+    /// let message = &server.wait_for_messages_async(1).await[0];
+    /// assert_eq!(
+    ///     message.raw_header("subject").as_deref(),
+    ///     Some("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= again")
+    /// );
+    /// assert_eq!(message.subject(), Some("Grüße again"));
+    /// # Ok(()) }
+    /// ```
+    pub fn raw_header(&self, name: &str) -> Option<String> {
+        header_fields(&self.data)
+            .into_iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
     }
 
     /// What the DATA receiver saw: bare CR/LF, NUL, 8-bit octets, longest
@@ -242,4 +274,29 @@ impl Message {
     pub fn into_data(self) -> Vec<u8> {
         self.data
     }
+}
+
+/// The fields of the header section of `data`: names as written, values
+/// unfolded (CRLF before the continuation removed) and trimmed. The
+/// section ends at the first empty line; lines without a colon are
+/// skipped.
+pub(crate) fn header_fields(data: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(data);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").to_owned();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in head.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push_str(line);
+            }
+            continue;
+        }
+        if let Some((field, rest)) = line.split_once(':') {
+            fields.push((field.to_owned(), rest.trim_start().to_owned()));
+        }
+    }
+    for (_, value) in &mut fields {
+        value.truncate(value.trim_end().len());
+    }
+    fields
 }
