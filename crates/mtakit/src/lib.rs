@@ -76,7 +76,16 @@
 //!
 //! # Features
 //!
-//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`].
+//! None is on by default; the default build has no test tooling in its
+//! dependency tree.
+//!
+//! - `test-util`: the test harness, [`test_util::TestServer`] and
+//!   [`test_util::TestClient`], and the throw-away test PKI
+//!   [`tls::TestPki`] (with `rcgen`).
+//! - `faults`: the fault engine, [`fault`] (with `regex`).
+//! - `serde`: `Serialize` and `Deserialize` for the fault rules
+//!   ([`fault::FaultRule`], [`fault::Stage`], [`fault::Scope`]), in the
+//!   TOML/JSON form of `mtakit serve --faults`; use it with `faults`.
 //!
 //! # Stability
 //!
@@ -85,12 +94,15 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod budget;
 pub mod docs;
 mod driver;
 mod error;
+#[cfg(feature = "faults")]
+#[cfg_attr(docsrs, doc(cfg(feature = "faults")))]
 pub mod fault;
 mod hooks;
 mod message;
@@ -101,6 +113,7 @@ mod server;
 mod shared;
 pub mod sink;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 pub mod tls;
 mod trace;

@@ -36,6 +36,26 @@
 //! # Ok::<(), mtakit::fault::FaultError>(())
 //! ```
 //!
+//! # As data
+//!
+//! With the `serde` feature, [`FaultRule`] implements `Serialize` and
+//! `Deserialize` as a flat table of keys (`stage`, `match`, `rcpt`,
+//! `scope`, `reply`, `delay_ms`, `disconnect`, `disconnect_after_reply`,
+//! `drip_ms`, `after`, `times`, `probability`), the form that
+//! `mtakit serve --faults FILE` reads:
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use mtakit::fault::FaultRule;
+//!
+//! let rule: FaultRule = serde_json::from_str(
+//!     r#"{"stage": "rcpt", "match": "^<bob@", "reply": "451 4.3.0 Try again later", "times": 2}"#,
+//! )?;
+//! assert_eq!(rule.limit(), Some(2));
+//! # }
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
 //! # Cost
 //!
 //! Patterns are compiled by the `regex` crate, whose matching time is
@@ -55,10 +75,16 @@ mod policy;
 mod rule;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "serde")]
+mod wire;
 
 pub use counts::MAX_SCOPED_COUNTERS;
-pub use error::{FaultError, parse_reply};
+pub use error::FaultError;
 pub use pattern::{DFA_CACHE_SIZE, MAX_PATTERN_NESTING, MAX_PATTERN_SIZE};
 pub use plan::{FaultPlan, MAX_CONCURRENT_MESSAGE_MATCHES};
 pub use policy::Faulted;
 pub use rule::{Action, FaultRule, Scope, Stage};
+/// The longest `delay_ms` or `drip_ms` of a deserialized rule (feature
+/// `serde`): one hour, in milliseconds. A longer pause is refused with
+/// [`FaultError::Pause`].
+pub const MAX_PAUSE_MS: u64 = 3_600_000;
