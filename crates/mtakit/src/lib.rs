@@ -79,13 +79,38 @@
 //! None is on by default; the default build has no test tooling in its
 //! dependency tree.
 //!
-//! - `test-util`: the test harness, [`test_util::TestServer`] and
-//!   [`test_util::TestClient`], and the throw-away test PKI
-//!   [`tls::TestPki`] (with `rcgen`).
-//! - `faults`: the fault engine, [`fault`] (with `regex`).
-//! - `serde`: `Serialize` and `Deserialize` for the fault rules
-//!   ([`fault::FaultRule`], [`fault::Stage`], [`fault::Scope`]), in the
-//!   TOML/JSON form of `mtakit serve --faults`; use it with `faults`.
+#![cfg_attr(
+    feature = "test-util",
+    doc = "- `test-util`: the test harness, [`test_util::TestServer`] and \
+           [`test_util::TestClient`], and the throw-away test PKI \
+           [`tls::TestPki`] (with `rcgen`)."
+)]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "- `test-util`: the test harness, `test_util::TestServer` and \
+           `test_util::TestClient`, and the throw-away test PKI \
+           `tls::TestPki` (with `rcgen`)."
+)]
+#![cfg_attr(
+    feature = "faults",
+    doc = "- `faults`: the fault engine, [`fault`] (with `regex`)."
+)]
+#![cfg_attr(
+    not(feature = "faults"),
+    doc = "- `faults`: the fault engine, `fault` (with `regex`)."
+)]
+#![cfg_attr(
+    feature = "faults",
+    doc = "- `serde`: `Serialize` and `Deserialize` for the fault rules \
+           ([`fault::FaultRule`], [`fault::Stage`], [`fault::Scope`]), in \
+           the TOML/JSON form of `mtakit serve --faults`; use it with `faults`."
+)]
+#![cfg_attr(
+    not(feature = "faults"),
+    doc = "- `serde`: `Serialize` and `Deserialize` for the fault rules \
+           (`fault::FaultRule`, `fault::Stage`, `fault::Scope`), in the \
+           TOML/JSON form of `mtakit serve --faults`; use it with `faults`."
+)]
 //!
 //! # Stability
 //!
