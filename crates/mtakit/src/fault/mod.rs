@@ -39,10 +39,26 @@
 //! # As data
 //!
 //! With the `serde` feature, [`FaultRule`] implements `Serialize` and
-//! `Deserialize` as a flat table of keys (`stage`, `match`, `rcpt`,
-//! `scope`, `reply`, `delay_ms`, `disconnect`, `disconnect_after_reply`,
-//! `drip_ms`, `after`, `times`, `probability`), the form that
-//! `mtakit serve --faults FILE` reads:
+//! `Deserialize` as a flat table of keys, the form that
+//! `mtakit serve --faults FILE` and its `/api/faults` read:
+//!
+//! ```toml
+//! [[rules]]
+//! stage = "rcpt"            # connect, helo, auth, mail, rcpt, data, message, starttls
+//! match = "^<bob@"          # optional: a regular expression on the argument
+//! reply = "550 5.1.1 No such user"
+//! after = 1                 # optional: skip the first matches
+//! times = 2                 # optional: fire at most this often
+//! probability = 0.5         # optional: fire at random
+//! scope = "peer"            # optional: global (the default), peer or session
+//! ```
+//!
+//! A rule has exactly one action: `reply`, `delay_ms`, `disconnect = true`,
+//! `disconnect_after_reply = true` or `drip_ms` (pauses at most
+//! [`MAX_PAUSE_MS`]). `rcpt`, a pattern on the recipients, is for the
+//! `message` stage only. Unknown keys are refused, and a rule that cannot
+//! be built fails with its [`FaultError`]'s text. [`Stage`] and [`Scope`]
+//! are their lower-case names.
 //!
 //! ```
 //! # #[cfg(feature = "serde")] {

@@ -1,21 +1,5 @@
-//! The serde form of a [`FaultRule`] (feature `serde`): a flat table of
-//! optional keys, as `mtakit serve --faults FILE` and `/api/faults` take
-//! it:
-//!
-//! ```toml
-//! [[rules]]
-//! stage = "rcpt"            # connect, helo, auth, mail, rcpt, data, message, starttls
-//! match = "^<bob@"          # optional: a regular expression on the argument
-//! reply = "550 5.1.1 No such user"
-//! after = 1                 # optional: skip the first matches
-//! times = 2                 # optional: fire at most this often
-//! probability = 0.5         # optional: fire at random
-//! scope = "peer"            # optional: global (the default), peer or session
-//! ```
-//!
-//! A rule has exactly one action: `reply`, `delay_ms`, `disconnect = true`,
-//! `disconnect_after_reply = true` or `drip_ms`. `rcpt` (a pattern on the
-//! recipients) is for the `message` stage only. Unknown keys are refused.
+//! The serde form of a [`FaultRule`] (feature `serde`), described in the
+//! module docs of [`fault`](crate::fault#as-data).
 
 use std::time::Duration;
 
@@ -138,7 +122,7 @@ impl From<&FaultRule> for RuleFields {
     }
 }
 
-/// The keys of the [module docs](self); only the keys that differ from the
+/// The keys of the [`fault`](crate::fault#as-data) docs; only the keys that differ from the
 /// defaults are written.
 impl Serialize for FaultRule {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -146,7 +130,7 @@ impl Serialize for FaultRule {
     }
 }
 
-/// The keys of the [module docs](self). A rule that cannot be built fails
+/// The keys of the [`fault`](crate::fault#as-data) docs. A rule that cannot be built fails
 /// with the [`FaultError`]'s text, e.g. `bad regular expression: ...`.
 impl<'de> Deserialize<'de> for FaultRule {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
