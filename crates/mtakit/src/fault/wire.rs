@@ -124,6 +124,7 @@ impl From<&FaultRule> for RuleFields {
 
 /// The keys of the [`fault`](crate::fault#as-data) docs; only the keys that differ from the
 /// defaults are written.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for FaultRule {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         RuleFields::from(self).serialize(serializer)
@@ -132,6 +133,7 @@ impl Serialize for FaultRule {
 
 /// The keys of the [`fault`](crate::fault#as-data) docs. A rule that cannot be built fails
 /// with the [`FaultError`]'s text, e.g. `bad regular expression: ...`.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for FaultRule {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let fields = RuleFields::deserialize(deserializer)?;
@@ -140,6 +142,7 @@ impl<'de> Deserialize<'de> for FaultRule {
 }
 
 /// A stage as its [`name`](Stage::name), e.g. `"rcpt"`.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for Stage {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
@@ -147,6 +150,7 @@ impl Serialize for Stage {
 }
 
 /// A stage by its [`name`](Stage::name), in any case.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for Stage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
@@ -155,6 +159,7 @@ impl<'de> Deserialize<'de> for Stage {
 }
 
 /// A scope as its [`name`](Scope::name), e.g. `"peer"`.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for Scope {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
@@ -162,6 +167,7 @@ impl Serialize for Scope {
 }
 
 /// A scope by its [`name`](Scope::name), in any case.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for Scope {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
