@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use mtakit::proto::Reply;
 use mtakit::proto::data::dot_stuff;
-use mtakit::tls::rustls;
+
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -891,7 +891,7 @@ fn server_name(addr: &str) -> Result<ServerName<'static>, String> {
 /// The TLS client configuration: verified against `ca`, or accepting any
 /// certificate when there is none.
 fn client_config(ca: Option<&PathBuf>) -> Result<Arc<ClientConfig>, String> {
-    let provider = mtakit::tls::provider();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mtakit::proto::{Credentials, Extensions, Limits, Mechanism, SessionInfo};
-use mtakit::tls::rustls::ServerConfig;
+use mtakit::tls::ServerConfig;
 use mtakit::tls::{TestPki, server_config_from_pem};
 use mtakit::{AuthResult, Authenticator, MaildirSink, NullSink, UserTable};
 

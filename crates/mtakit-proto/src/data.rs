@@ -1,7 +1,7 @@
 //! The streaming DATA receiver (RFC 5321 §4.1.1.4, §4.5.2).
 //!
 //! After the server's `354` reply the client sends the message content,
-//! dot-stuffed, and ends it with `<CRLF>.<CRLF>`. [`DataReceiver`] takes
+//! dot-stuffed, and ends it with `<CRLF>.<CRLF>`. `DataReceiver` takes
 //! those bytes in chunks of any size, removes the stuffing dots, finds the
 //! terminator and stores the content byte-exact (or with bare CR and bare LF
 //! turned into CRLF under [`LineEndingPolicy::Normalize`]).
@@ -35,7 +35,7 @@ enum State {
 /// The sending side of the DATA transparency rule (RFC 5321 §4.5.2): the
 /// content with a dot added before every line that starts with one, a CRLF
 /// added if it does not end with one, and the terminator `.<CRLF>`. Lines
-/// end at CRLF only, as [`DataReceiver`] reads them, so the receiver gets
+/// end at CRLF only, as the receiver reads them, so the receiver gets
 /// back exactly `content` (plus the final CRLF when it was missing).
 ///
 /// ```
@@ -80,7 +80,8 @@ pub struct DataStats {
     pub longest_line: usize,
 }
 
-/// What a [`DataReceiver`] returns from [`DataReceiver::finish`].
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
+/// What a `DataReceiver` returns from `DataReceiver::finish`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DataOutcome {
@@ -102,6 +103,7 @@ pub struct DataOutcome {
     pub stats: DataStats,
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// The streaming receiver of the content that follows a `354` reply.
 ///
 /// Feed it the bytes as they arrive; it consumes up to and including the

@@ -26,8 +26,7 @@
 //! | [`address`] | RFC 5321 paths: [`ReversePath`], [`ForwardPath`], [`Mailbox`], [`Domain`] |
 //! | [`params`] | typed ESMTP parameters: [`MailParams`], [`RcptParams`] |
 //! | [`proxy`] | the PROXY protocol v1/v2 header parser |
-//! | [`data`] | the streaming DATA receiver |
-//! | [`bdat`] | the CHUNKING (BDAT) receiver |
+//! | [`data`] | dot-stuffing and the statistics of DATA content |
 //! | [`findings`] | conformance findings recorded on each message |
 //! | [`sasl`] | AUTH PLAIN and LOGIN |
 //! | [`limits`] | [`Limits`], every bound with its RFC default |
@@ -60,6 +59,7 @@
 #![warn(missing_docs)]
 
 pub mod address;
+#[doc(hidden)] // public for the fuzz targets only; not part of the API
 pub mod bdat;
 pub mod command;
 pub mod data;
@@ -74,7 +74,9 @@ pub mod testing;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, Mailbox, PathError, ReversePath};
 pub use command::{Command, CommandError};
-pub use data::{DataOutcome, DataReceiver, DataStats};
+pub use data::DataStats;
+#[doc(hidden)]
+pub use data::{DataOutcome, DataReceiver};
 pub use findings::Finding;
 pub use limits::{Limits, LineEndingPolicy};
 pub use params::{Body, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret};

@@ -32,8 +32,7 @@
 //! length of the rest: the addresses, then TLVs, which are skipped. Only TCP
 //! over IPv4 or IPv6 yields addresses; `LOCAL`, `UNSPEC`, UDP and UNIX
 //! sockets give [`ProxyHeader::Unknown`]. The rest is capped at
-//! [`DEFAULT_V2_MAX_DATA`] octets by [`parse`]; [`parse_with_limit`] takes
-//! another cap.
+//! [`DEFAULT_V2_MAX_DATA`] octets by [`parse`].
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -159,6 +158,7 @@ pub fn parse(input: &[u8]) -> Result<Option<(ProxyHeader, usize)>, ProxyError> {
     parse_with_limit(input, DEFAULT_V2_MAX_DATA)
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Like [`parse`], with version 2 headers capped at `max_v2_data` octets of
 /// addresses and TLVs after the fixed [`V2_FIXED_LEN`] octets.
 pub fn parse_with_limit(

@@ -273,6 +273,9 @@ pub enum ReplyError {
     ForbiddenCharacter,
     /// A multi-line reply was built from no lines at all.
     NoLines,
+    /// The text given to [`Reply::from_str`](std::str::FromStr::from_str)
+    /// does not start with a three-digit code.
+    NoCode,
 }
 
 impl fmt::Display for ReplyError {
@@ -282,6 +285,7 @@ impl fmt::Display for ReplyError {
             Self::EnhancedMismatch => f.write_str("enhanced status code disagrees with reply code"),
             Self::ForbiddenCharacter => f.write_str("reply text contains CR, LF or NUL"),
             Self::NoLines => f.write_str("a reply needs at least one line"),
+            Self::NoCode => f.write_str("a reply starts with a 3-digit code"),
         }
     }
 }
@@ -609,6 +613,9 @@ impl fmt::Display for Reply {
         f.write_str(&String::from_utf8_lossy(&out))
     }
 }
+
+#[path = "reply_build.rs"]
+mod build;
 
 #[cfg(test)]
 #[path = "reply_tests.rs"]

@@ -128,3 +128,71 @@ fn closing_replies() {
     assert!(Reply::new(421, None, "bye").unwrap().is_closing());
     assert!(!Reply::new(250, None, "ok").unwrap().is_closing());
 }
+
+#[test]
+fn from_str_reads_the_human_form() {
+    let r: Reply = "550 5.1.1 No such user".parse().unwrap();
+    assert_eq!((r.code().get(), r.text()), (550, "No such user"));
+    assert_eq!(r.enhanced(), EnhancedCode::parse("5.1.1"));
+    let r: Reply = "250 OK".parse().unwrap();
+    assert_eq!((r.enhanced(), r.text()), (None, "OK"));
+    let r: Reply = "421".parse().unwrap();
+    assert_eq!((r.code().get(), r.text()), (421, ""));
+    let r: Reply = "452 4.2.2".parse().unwrap();
+    assert_eq!((r.enhanced(), r.text()), (EnhancedCode::parse("4.2.2"), ""));
+    let r: Reply = "553 5.7.1 Go away\nEvil IP".parse().unwrap();
+    assert_eq!(r.lines().collect::<Vec<_>>(), ["Go away", "Evil IP"]);
+    for text in ["550 5.1.1 x", "250 OK", "421", "553 5.7.1 a\nb"] {
+        assert_eq!(text.parse::<Reply>().unwrap().to_text(), text);
+    }
+}
+
+#[test]
+fn from_str_refuses_what_reply_new_refuses() {
+    assert_eq!("hello".parse::<Reply>(), Err(ReplyError::NoCode));
+    assert_eq!("55 x".parse::<Reply>(), Err(ReplyError::NoCode));
+    assert_eq!("+50 x".parse::<Reply>(), Err(ReplyError::NoCode));
+    assert_eq!("700 x".parse::<Reply>(), Err(ReplyError::InvalidCode(700)));
+    assert_eq!(
+        "550 4.1.1 x".parse::<Reply>(),
+        Err(ReplyError::EnhancedMismatch)
+    );
+    assert_eq!(
+        "550 a\r\n250 b".parse::<Reply>(),
+        Err(ReplyError::ForbiddenCharacter)
+    );
+    assert_eq!(
+        "550 a\0".parse::<Reply>(),
+        Err(ReplyError::ForbiddenCharacter)
+    );
+}
+
+#[test]
+fn named_constructors_are_valid_replies() {
+    let ip: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+    for (reply, text) in [
+        (Reply::ok(), "250 2.0.0 OK"),
+        (
+            Reply::temporary_failure(),
+            "451 4.3.0 Temporary local problem, please try again",
+        ),
+        (
+            Reply::insufficient_storage(),
+            "452 4.3.1 Insufficient system storage, try again later",
+        ),
+        (
+            Reply::too_many_connections(),
+            "421 4.3.2 Too many connections",
+        ),
+        (
+            Reply::too_many_connections_from(ip),
+            "421 4.7.0 Error: too many connections from 2001:db8::1",
+        ),
+        (Reply::no_such_user(), "550 5.1.1 No such user here"),
+        (Reply::relaying_denied(), "550 5.7.1 Relaying denied"),
+    ] {
+        // Each passes the checks of the fallible constructors.
+        assert_eq!(text.parse::<Reply>().unwrap(), reply, "{text}");
+        assert_eq!(reply.to_text(), text);
+    }
+}

@@ -12,8 +12,10 @@ const B64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// The `334` prompt for a LOGIN user name: base64 of `Username:`.
 pub const LOGIN_USERNAME_PROMPT: &str = "VXNlcm5hbWU6";
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// The `334` prompt for a LOGIN password: base64 of `Password:`.
 pub const LOGIN_PASSWORD_PROMPT: &str = "UGFzc3dvcmQ6";
 
@@ -170,6 +172,7 @@ impl fmt::Debug for Credentials {
     }
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Why a SASL response was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -191,6 +194,7 @@ impl fmt::Display for SaslError {
 
 impl std::error::Error for SaslError {}
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Decodes one base64 response line. `=` is the empty response.
 ///
 /// # Errors
@@ -206,12 +210,14 @@ pub fn decode_base64(line: &str) -> Result<Vec<u8>, SaslError> {
     B64.decode(line).map_err(|_| SaslError::BadBase64)
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Encodes bytes as standard base64, as a server challenge or client
 /// response.
 pub fn encode_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Decodes a PLAIN response: base64 of `authzid NUL authcid NUL password`.
 ///
 /// ```
@@ -248,6 +254,7 @@ pub fn decode_plain(line: &str) -> Result<Credentials, SaslError> {
     })
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Decodes one LOGIN line (user name or password) to text.
 ///
 /// # Errors
@@ -261,6 +268,7 @@ pub fn decode_login(line: &str) -> Result<String, SaslError> {
     String::from_utf8(raw).map_err(|_| SaslError::Malformed)
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// The error challenge sent after a failed bearer-token AUTH (RFC 7628
 /// §3.2.2), base64-encoded; the client answers it and gets `535`.
 pub fn oauth_error_challenge() -> String {
@@ -291,6 +299,7 @@ fn decode_text(line: &str) -> Result<String, SaslError> {
     Ok(text)
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Decodes an XOAUTH2 response: base64 of
 /// `user=NAME^Aauth=Bearer TOKEN^A^A`.
 ///
@@ -319,6 +328,7 @@ pub fn decode_xoauth2(line: &str) -> Result<Credentials, SaslError> {
     })
 }
 
+#[doc(hidden)] // public for the fuzz targets and benches only; not part of the API
 /// Decodes an OAUTHBEARER initial response (RFC 7628 §3.1): base64 of a
 /// GS2 header such as `n,a=user@example.com,` followed by
 /// `^Aauth=Bearer TOKEN^A^A` (other key-value pairs are ignored).

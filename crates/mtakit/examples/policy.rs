@@ -53,7 +53,8 @@ impl Policy for LocalDomainOnly {
             return Verdict::accept();
         }
         // Replies are checked: the enhanced code must agree with 550, and
-        // the text may hold no CR or LF. These are fixed, valid strings.
+        // the text may hold no CR or LF. Should a check fail, fall back to
+        // a fixed reply that cannot: `550 5.7.1 Relaying denied`.
         let reply = Reply::multiline(
             550,
             EnhancedCode::new(5, 7, 1),
@@ -62,7 +63,7 @@ impl Policy for LocalDomainOnly {
                 format!("This server only accepts mail for {}", self.domain),
             ],
         )
-        .expect("a valid reply");
+        .unwrap_or_else(|_| Reply::relaying_denied());
         Verdict::reject_with(reply)
     }
 }

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mtakit_proto::{EnhancedCode, Reply, Session};
+use mtakit_proto::{Reply, Session};
 
 /// The default budget of message content in flight over all sessions:
 /// 512 MiB.
@@ -62,12 +62,7 @@ pub(crate) struct Reservation {
 
 /// `452 4.3.1`: the reply to a message whose content did not fit.
 fn out_of_memory() -> Reply {
-    Reply::new(
-        452,
-        EnhancedCode::new(4, 3, 1),
-        "Insufficient system storage, try again later",
-    )
-    .expect("a valid reply")
+    Reply::insufficient_storage()
 }
 
 impl Reservation {

@@ -48,12 +48,10 @@
 //! assert_eq!(message.forward_paths().next().unwrap().to_string(), "<user@example.com>");
 //! ```
 //!
-//! [`Message::subject`], [`header`](Message::header),
-//! [`from`](Message::from), [`to`](Message::to),
-//! [`text_body`](Message::text_body), [`html_body`](Message::html_body) and
-//! [`attachments`](Message::attachments) decode what a test compares
-//! (feature `test-util`); [`Message::raw_header`] and [`Message::data`]
-//! give the bytes as they came.
+//! `Message::subject`, `header`, `from`, `to`, `text_body`, `html_body`
+//! and `attachments` decode what a test compares (feature `test-util`);
+//! [`Message::raw_header`] and [`Message::data`] give the bytes as they
+//! came.
 //!
 //! # Quick start: a server with a policy
 //!
@@ -88,9 +86,43 @@
 //!
 //! # Features
 //!
-//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`],
-//!   and the decoding assertion helpers of [`Message`] (it adds
-//!   mail-parser to the build).
+//! None is on by default; the default build has no test tooling in its
+//! dependency tree.
+//!
+#![cfg_attr(
+    feature = "test-util",
+    doc = "- `test-util`: the test harness, [`test_util::TestServer`] and \
+           [`test_util::TestClient`], the decoding assertion helpers of \
+           [`Message`] (with `mail-parser`), and the throw-away test PKI \
+           [`tls::TestPki`] (with `rcgen`)."
+)]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "- `test-util`: the test harness, `test_util::TestServer` and \
+           `test_util::TestClient`, the decoding assertion helpers of \
+           `Message` (with `mail-parser`), and the throw-away test PKI \
+           `tls::TestPki` (with `rcgen`)."
+)]
+#![cfg_attr(
+    feature = "faults",
+    doc = "- `faults`: the fault engine, [`fault`] (with `regex`)."
+)]
+#![cfg_attr(
+    not(feature = "faults"),
+    doc = "- `faults`: the fault engine, `fault` (with `regex`)."
+)]
+#![cfg_attr(
+    feature = "faults",
+    doc = "- `serde`: `Serialize` and `Deserialize` for the fault rules \
+           ([`fault::FaultRule`], [`fault::Stage`], [`fault::Scope`]), in \
+           the TOML/JSON form of `mtakit serve --faults`; use it with `faults`."
+)]
+#![cfg_attr(
+    not(feature = "faults"),
+    doc = "- `serde`: `Serialize` and `Deserialize` for the fault rules \
+           (`fault::FaultRule`, `fault::Stage`, `fault::Scope`), in the \
+           TOML/JSON form of `mtakit serve --faults`; use it with `faults`."
+)]
 //!
 //! # Stability
 //!
@@ -99,12 +131,15 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod budget;
 pub mod docs;
 mod driver;
 mod error;
+#[cfg(feature = "faults")]
+#[cfg_attr(docsrs, doc(cfg(feature = "faults")))]
 pub mod fault;
 mod hooks;
 mod message;
@@ -115,6 +150,7 @@ mod server;
 mod shared;
 pub mod sink;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 pub mod tls;
 mod trace;

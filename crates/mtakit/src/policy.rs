@@ -29,7 +29,7 @@ use crate::message::Message;
 ///
 /// ```
 /// use mtakit::{Policy, Verdict};
-/// use mtakit::proto::{EnhancedCode, ForwardPath, RcptParams, Reply, SessionInfo};
+/// use mtakit::proto::{ForwardPath, RcptParams, Reply, SessionInfo};
 ///
 /// struct OnlyExampleCom;
 ///
@@ -37,9 +37,8 @@ use crate::message::Message;
 ///     async fn accept_rcpt_to(&self, _: &SessionInfo, to: &ForwardPath, _: &RcptParams) -> Verdict {
 ///         match to.mailbox() {
 ///             Some(m) if m.domain().to_string() == "example.com" => Verdict::accept(),
-///             _ => Verdict::reject_with(
-///                 Reply::new(550, EnhancedCode::new(5, 1, 1), "No such user here").unwrap(),
-///             ),
+///             // `550 5.1.1 No such user here`; any other with `"550 5.1.1 ...".parse()?`.
+///             _ => Verdict::reject_with(Reply::no_such_user()),
 ///         }
 ///     }
 /// }

@@ -449,11 +449,8 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
         let _ = socket2::SockRef::from(&stream).set_tcp_quickack(false);
         let refusal = match self.shared.claim(peer.ip()) {
             Ok(()) => None,
-            Err(Refusal::Total) => Some(too_many("4.3.2", "Too many connections")),
-            Err(Refusal::PerIp) => Some(too_many(
-                "4.7.0",
-                &format!("Error: too many connections from {}", peer.ip()),
-            )),
+            Err(Refusal::Total) => Some(Reply::too_many_connections()),
+            Err(Refusal::PerIp) => Some(Reply::too_many_connections_from(peer.ip())),
         };
         if let Some(reply) = refusal {
             tracing::info!(%peer, "connection refused: over the limit");
@@ -483,15 +480,6 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
             }
         });
     }
-}
-
-fn too_many(enhanced: &str, text: &str) -> Reply {
-    Reply::new(
-        421,
-        mtakit_proto::EnhancedCode::parse(enhanced),
-        text.to_owned(),
-    )
-    .expect("valid reply")
 }
 
 fn is_transient(e: &std::io::Error) -> bool {

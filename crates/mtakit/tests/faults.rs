@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Scope, Stage, parse_reply};
+use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Scope, Stage};
 use mtakit::proto::{ForwardPath, RcptParams, SessionInfo};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{MemorySink, Policy, Server, Verdict};
@@ -244,22 +244,23 @@ fn bad_rules_are_refused_with_a_reason() {
         FaultRule::new(Stage::Rcpt).matching("(").unwrap_err(),
         FaultError::Regex(_)
     ));
+    let reply = |text: &str| FaultRule::new(Stage::Rcpt).reply(text);
     assert!(matches!(
-        parse_reply("5x0 oops").unwrap_err(),
+        reply("5x0 oops").unwrap_err(),
         FaultError::Reply(_)
     ));
     assert!(matches!(
-        parse_reply("700 nope").unwrap_err(),
+        reply("700 nope").unwrap_err(),
         FaultError::Reply(_)
     ));
-    assert!(parse_reply("250 5.1.1 mismatch").is_err());
+    assert!(reply("250 5.1.1 mismatch").is_err());
     assert_eq!(
         FaultRule::new(Stage::Rcpt).probability(1.5).unwrap_err(),
         FaultError::Probability
     );
-    let r = parse_reply("550 5.1.1 No such user").unwrap();
+    let r: mtakit::Reply = "550 5.1.1 No such user".parse().unwrap();
     assert_eq!(r.to_string(), "550 5.1.1 No such user\r\n");
-    let r = parse_reply("421 Bye\nfor now").unwrap();
+    let r: mtakit::Reply = "421 Bye\nfor now".parse().unwrap();
     assert_eq!(r.to_string(), "421-Bye\r\n421 for now\r\n");
     assert_eq!(Stage::from_name("RCPT"), Some(Stage::Rcpt));
     assert_eq!(Stage::from_name("nope"), None);

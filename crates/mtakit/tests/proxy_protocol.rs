@@ -11,12 +11,12 @@ use std::time::Duration;
 use mtakit::proto::{Reply, SessionInfo};
 use mtakit::test_util::ReplyExt;
 use mtakit::tls::TestPki;
-use mtakit::tls::rustls::pki_types::ServerName;
 use mtakit::{MemorySink, Policy, Server, Verdict};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);

@@ -16,5 +16,5 @@
 //! | 3461 | DSN parameters: RET, ENVID, NOTIFY and ORCPT typed and validated; sending DSNs is the application's job | done | [`proto::params`](crate::proto::params) |
 //! | 2033 | LMTP: LHLO, one reply per recipient | done | [`MessageSink::deliver_each`](crate::MessageSink::deliver_each) |
 //! | — | PROXY protocol v1 and v2, from trusted networks only | done | [`proxy`](crate::proxy) |
-//! | 5322 | message format: only headers are looked at ([`Message::header`](crate::Message::header)) | partial | |
+//! | 5322 | message format: only headers are looked at ([`Message::raw_header`](crate::Message::raw_header)) | partial | |
 //! | 3030 | BDAT replies are sent after each chunk; there is no CHUNKING "early reply" mode | — | |

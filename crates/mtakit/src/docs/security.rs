@@ -22,7 +22,7 @@
 //! |---|---|---|
 //! | Plaintext pipelined after STARTTLS runs inside TLS | Discarded before the handshake | `tls::pipelined_plaintext_after_starttls_is_discarded`, `proto: session_security::tls1_tls3_pipelined_plaintext_after_starttls_is_discarded` |
 //! | State learned before TLS (EHLO, AUTH, transaction) survives it | The session resets; EHLO is needed again; STARTTLS is not offered again | `tls::session_resets_after_tls`, `proto: session_security::auth9_identity_is_cleared_by_starttls` |
-//! | A reply injected before TLS is read by the test client inside it | [`TestClient`](crate::test_util::TestClient) clears its buffer at the switch | `tls::test_client_drops_replies_injected_before_tls` |
+//! | A reply injected before TLS is read by the test client inside it | `test_util::TestClient` clears its buffer at the switch | `tls::test_client_drops_replies_injected_before_tls` |
 //! | A client stalls the handshake | Cut off at the command timeout | `tls::handshake_stall_times_out` |
 //! | Garbage instead of a ClientHello | That connection closes; the server goes on | `tls::garbage_handshake_closes_cleanly` |
 //!

@@ -1,9 +1,8 @@
-//! [`FaultError`]: why a rule could not be built; and [`parse_reply`],
-//! which reads the reply of a rule.
+//! [`FaultError`]: why a rule could not be built.
 
 use std::fmt;
 
-use mtakit_proto::{Reply, ReplyCode};
+use mtakit_proto::{Reply, ReplyError};
 
 /// A rule could not be built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +22,9 @@ pub enum FaultError {
     RcptStage,
     /// An unknown scope name.
     Scope(String),
+    /// A `delay_ms` or `drip_ms` (the field named) over
+    /// [`MAX_PAUSE_MS`](super::MAX_PAUSE_MS) in a deserialized rule.
+    Pause(&'static str),
 }
 
 impl fmt::Display for FaultError {
@@ -35,39 +37,22 @@ impl fmt::Display for FaultError {
                 "unknown stage {s:?} (connect, helo, auth, mail, rcpt, data, message, starttls)"
             ),
             Self::Probability => f.write_str("probability must be between 0 and 1"),
-            Self::Action => {
-                f.write_str("a rule needs exactly one of reply, delay_ms, disconnect or drip_ms")
-            }
+            Self::Action => f.write_str(
+                "a rule needs exactly one of reply, delay_ms, disconnect, \
+                 disconnect_after_reply or drip_ms",
+            ),
             Self::RcptStage => f.write_str("rcpt applies to the message stage only"),
             Self::Scope(s) => write!(f, "unknown scope {s:?} (global, peer, session)"),
+            Self::Pause(field) => write!(f, "{field} must be at most {}", super::MAX_PAUSE_MS),
         }
     }
 }
 
 impl std::error::Error for FaultError {}
 
-/// Parses `"550 5.1.1 No such user"` (the enhanced code is optional; a
-/// `\n` in the text makes a multi-line reply).
-///
-/// # Errors
-///
-/// [`FaultError::Reply`] when it is not a valid reply.
-pub fn parse_reply(text: &str) -> Result<Reply, FaultError> {
-    let bad = |why: &str| FaultError::Reply(format!("{why}: {text:?}"));
-    let (code, rest) = text.split_once(' ').unwrap_or((text, ""));
-    let code: u16 = code.parse().map_err(|_| bad("no 3-digit code"))?;
-    if ReplyCode::new(code).is_none() {
-        return Err(bad("code outside 200..=599"));
-    }
-    let (enhanced, text) = match rest.split_once(' ') {
-        Some((first, tail)) => match mtakit_proto::EnhancedCode::parse(first) {
-            Some(e) => (Some(e), tail),
-            None => (None, rest),
-        },
-        None => match mtakit_proto::EnhancedCode::parse(rest) {
-            Some(e) => (Some(e), ""),
-            None => (None, rest),
-        },
-    };
-    Reply::multiline(code, enhanced, text.split('\n')).map_err(|e| bad(&e.to_string()))
+/// Parses `"550 5.1.1 No such user"` with [`Reply`]'s `FromStr`, naming
+/// the text in the error.
+pub(crate) fn parse_reply(text: &str) -> Result<Reply, FaultError> {
+    text.parse()
+        .map_err(|e: ReplyError| FaultError::Reply(format!("{e}: {text:?}")))
 }

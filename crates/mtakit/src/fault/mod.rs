@@ -36,6 +36,42 @@
 //! # Ok::<(), mtakit::fault::FaultError>(())
 //! ```
 //!
+//! # As data
+//!
+//! With the `serde` feature, [`FaultRule`] implements `Serialize` and
+//! `Deserialize` as a flat table of keys, the form that
+//! `mtakit serve --faults FILE` and its `/api/faults` read:
+//!
+//! ```toml
+//! [[rules]]
+//! stage = "rcpt"            # connect, helo, auth, mail, rcpt, data, message, starttls
+//! match = "^<bob@"          # optional: a regular expression on the argument
+//! reply = "550 5.1.1 No such user"
+//! after = 1                 # optional: skip the first matches
+//! times = 2                 # optional: fire at most this often
+//! probability = 0.5         # optional: fire at random
+//! scope = "peer"            # optional: global (the default), peer or session
+//! ```
+//!
+//! A rule has exactly one action: `reply`, `delay_ms`, `disconnect = true`,
+//! `disconnect_after_reply = true` or `drip_ms` (pauses at most
+//! [`MAX_PAUSE_MS`]). `rcpt`, a pattern on the recipients, is for the
+//! `message` stage only. Unknown keys are refused, and a rule that cannot
+//! be built fails with its [`FaultError`]'s text. [`Stage`] and [`Scope`]
+//! are their lower-case names.
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use mtakit::fault::FaultRule;
+//!
+//! let rule: FaultRule = serde_json::from_str(
+//!     r#"{"stage": "rcpt", "match": "^<bob@", "reply": "451 4.3.0 Try again later", "times": 2}"#,
+//! )?;
+//! assert_eq!(rule.limit(), Some(2));
+//! # }
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+//!
 //! # Cost
 //!
 //! Patterns are compiled by the `regex` crate, whose matching time is
@@ -55,10 +91,16 @@ mod policy;
 mod rule;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "serde")]
+mod wire;
 
 pub use counts::MAX_SCOPED_COUNTERS;
-pub use error::{FaultError, parse_reply};
+pub use error::FaultError;
 pub use pattern::{DFA_CACHE_SIZE, MAX_PATTERN_NESTING, MAX_PATTERN_SIZE};
 pub use plan::{FaultPlan, MAX_CONCURRENT_MESSAGE_MATCHES};
 pub use policy::Faulted;
 pub use rule::{Action, FaultRule, Scope, Stage};
+/// The longest `delay_ms` or `drip_ms` of a deserialized rule (feature
+/// `serde`): one hour, in milliseconds. A longer pause is refused with
+/// [`FaultError::Pause`].
+pub const MAX_PAUSE_MS: u64 = 3_600_000;

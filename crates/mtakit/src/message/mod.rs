@@ -28,15 +28,12 @@ use mtakit_proto::{
 /// [`data`](Self::data) and [`auth`](Self::auth) here.
 ///
 /// With the `test-util` feature, it also decodes what a test compares:
-/// [`subject`](Self::subject) and [`header`](Self::header) with RFC 2047
-/// encoded words decoded, the [`from`](Self::from), [`to`](Self::to) and
-/// [`cc`](Self::cc) mailboxes with their display names,
-/// [`text_body`](Self::text_body) and [`html_body`](Self::html_body)
-/// decoded from their transfer encoding and charset, and the
-/// [`attachments`](Self::attachments). The message is parsed on the first
-/// such call and the result kept. [`raw_header`](Self::raw_header),
-/// [`data`](Self::data) and [`text`](Self::text) give the content as it
-/// came, in every build.
+/// `subject` and `header` with RFC 2047 encoded words decoded, the `from`,
+/// `to` and `cc` mailboxes with their display names, `text_body` and
+/// `html_body` decoded from their transfer encoding and charset, and the
+/// `attachments`. The message is parsed on the first such call and the
+/// result kept. [`raw_header`](Self::raw_header), [`data`](Self::data) and
+/// [`text`](Self::text) give the content as it came, in every build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     id: String,
@@ -184,7 +181,7 @@ impl Message {
     /// case-insensitive name), from the header section, **as it is on the
     /// wire**: RFC 2047 encoded words (`=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=`) are
     /// not decoded. This is what a policy sees; in tests,
-    /// [`header`](Self::header) (feature `test-util`) decodes them.
+    /// `header` (feature `test-util`) decodes them.
     ///
     /// ```
     /// use mtakit::test_util::{TestClient, TestServer};

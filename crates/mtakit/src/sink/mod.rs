@@ -71,10 +71,5 @@ impl<S: MessageSink> MessageSink for std::sync::Arc<S> {
 
 /// The reply for a sink that could not store a message.
 pub(crate) fn temporary_failure() -> Reply {
-    Reply::new(
-        451,
-        mtakit_proto::EnhancedCode::new(4, 3, 0),
-        "Temporary local problem, please try again",
-    )
-    .expect("valid reply")
+    Reply::temporary_failure()
 }

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::auth::{Authenticator, NoAuth};
 use crate::message::Message;
 use crate::policy::{AcceptAll, Policy};
-use crate::server::Server;
+use crate::server::{Builder, Server};
 use crate::sink::MemorySink;
 use crate::tls::{TestPki, TlsScenario};
 use tokio_rustls::rustls::ServerConfig;
@@ -72,18 +72,16 @@ impl TestServer {
 
     /// Configures a server: policy, authenticator, limits, hostname.
     pub fn builder() -> TestServerBuilder {
+        let sink = MemorySink::new();
         TestServerBuilder {
-            hostname: "localhost".to_owned(),
-            limits: Limits::default(),
-            extensions: Extensions::default(),
-            policy: AcceptAll,
-            authenticator: NoAuth,
-            allow_insecure_auth: true,
+            server: Server::builder()
+                .allow_insecure_auth(true)
+                .shutdown_timeout(Duration::from_secs(5))
+                .sink(sink.clone()),
+            sink,
             wait: DEFAULT_WAIT,
-            tls: None,
             pki: None,
             implicit_tls: false,
-            require_tls: false,
         }
     }
 
@@ -190,27 +188,51 @@ fn describe_shortfall(n: usize, wait: Duration, got: &[Message]) -> String {
 }
 
 /// Configures a [`TestServer`]; from [`TestServer::builder`].
+///
+/// It wraps the server's own [`Builder`], with the harness's defaults
+/// (AUTH allowed without TLS, a 5 s shutdown timeout, an in-memory sink);
+/// [`configure`](Self::configure) reaches every setting of it.
 #[derive(Debug)]
 #[must_use]
 pub struct TestServerBuilder<P = AcceptAll, A = NoAuth> {
-    hostname: String,
-    limits: Limits,
-    extensions: Extensions,
-    policy: P,
-    authenticator: A,
-    allow_insecure_auth: bool,
+    server: Builder<P, A, MemorySink>,
+    sink: MemorySink,
     wait: Duration,
-    tls: Option<Arc<ServerConfig>>,
     pki: Option<Arc<TestPki>>,
     implicit_tls: bool,
-    require_tls: bool,
 }
 
 impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
-    /// Offers STARTTLS with this configuration.
-    pub fn tls(mut self, config: Arc<ServerConfig>) -> Self {
-        self.tls = Some(config);
+    /// Changes any setting of the wrapped server [`Builder`], for those
+    /// that have no shortcut here (LMTP, `require_auth`, an observer, ...).
+    ///
+    /// ```
+    /// use std::io::{BufRead, BufReader, Write};
+    /// use mtakit::test_util::TestServer;
+    ///
+    /// let server = TestServer::builder()
+    ///     .configure(|b| b.lmtp(true))
+    ///     .start();
+    /// let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    /// stream.write_all(b"LHLO client.example\r\n").unwrap();
+    /// let mut reader = BufReader::new(stream);
+    /// let mut line = String::new();
+    /// reader.read_line(&mut line).unwrap(); // the greeting
+    /// line.clear();
+    /// reader.read_line(&mut line).unwrap();
+    /// assert!(line.starts_with("250"), "{line}");
+    /// ```
+    pub fn configure(
+        mut self,
+        f: impl FnOnce(Builder<P, A, MemorySink>) -> Builder<P, A, MemorySink>,
+    ) -> Self {
+        self.server = f(self.server);
         self
+    }
+
+    /// Offers STARTTLS with this configuration.
+    pub fn tls(self, config: Arc<ServerConfig>) -> Self {
+        self.configure(|b| b.tls(config))
     }
 
     /// Offers STARTTLS with a certificate for `localhost`, `127.0.0.1` and
@@ -225,7 +247,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     /// test how a client copes.
     pub fn tls_scenario(mut self, scenario: TlsScenario) -> Self {
         let pki = Arc::new(TestPki::new(&["localhost"]));
-        self.tls = Some(pki.scenario(scenario));
+        self = self.tls(pki.scenario(scenario));
         self.pki = Some(pki);
         self
     }
@@ -238,34 +260,29 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     }
 
     /// Refuses MAIL until TLS is active.
-    pub fn require_tls(mut self) -> Self {
-        self.require_tls = true;
-        self
+    pub fn require_tls(self) -> Self {
+        self.configure(|b| b.require_tls(true))
     }
 
     /// The hostname in the greeting. Default `localhost`.
-    pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
-        self.hostname = hostname.into();
-        self
+    pub fn hostname(self, hostname: impl Into<String>) -> Self {
+        self.configure(|b| b.hostname(hostname))
     }
 
     /// The limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
+    pub fn limits(self, limits: Limits) -> Self {
+        self.configure(|b| b.limits(limits))
     }
 
     /// The extensions.
-    pub fn extensions(mut self, extensions: Extensions) -> Self {
-        self.extensions = extensions;
-        self
+    pub fn extensions(self, extensions: Extensions) -> Self {
+        self.configure(|b| b.extensions(extensions))
     }
 
     /// Offer AUTH without TLS. On by default in the harness, which only
     /// listens on loopback; turn it off to test the production default.
-    pub fn allow_insecure_auth(mut self, allow: bool) -> Self {
-        self.allow_insecure_auth = allow;
-        self
+    pub fn allow_insecure_auth(self, allow: bool) -> Self {
+        self.configure(|b| b.allow_insecure_auth(allow))
     }
 
     /// How long `wait_for_messages` waits before failing. Default 10 s.
@@ -277,54 +294,23 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     /// The policy.
     pub fn policy<P2: Policy>(self, policy: P2) -> TestServerBuilder<P2, A> {
         TestServerBuilder {
-            hostname: self.hostname,
-            limits: self.limits,
-            extensions: self.extensions,
-            policy,
-            authenticator: self.authenticator,
-            allow_insecure_auth: self.allow_insecure_auth,
+            server: self.server.policy(policy),
+            sink: self.sink,
             wait: self.wait,
-            tls: self.tls,
             pki: self.pki,
             implicit_tls: self.implicit_tls,
-            require_tls: self.require_tls,
         }
     }
 
     /// The authenticator.
     pub fn authenticator<A2: Authenticator>(self, authenticator: A2) -> TestServerBuilder<P, A2> {
         TestServerBuilder {
-            hostname: self.hostname,
-            limits: self.limits,
-            extensions: self.extensions,
-            policy: self.policy,
-            authenticator,
-            allow_insecure_auth: self.allow_insecure_auth,
+            server: self.server.authenticator(authenticator),
+            sink: self.sink,
             wait: self.wait,
-            tls: self.tls,
             pki: self.pki,
             implicit_tls: self.implicit_tls,
-            require_tls: self.require_tls,
         }
-    }
-
-    fn server(self, sink: MemorySink) -> Server<P, A, MemorySink> {
-        let builder = Server::builder();
-        let builder = match self.tls {
-            Some(tls) => builder.tls(tls),
-            None => builder,
-        };
-        builder
-            .require_tls(self.require_tls)
-            .hostname(self.hostname)
-            .limits(self.limits)
-            .extensions(self.extensions)
-            .allow_insecure_auth(self.allow_insecure_auth)
-            .shutdown_timeout(Duration::from_secs(5))
-            .policy(self.policy)
-            .authenticator(self.authenticator)
-            .sink(sink)
-            .build()
     }
 
     /// Starts the server on its own thread with its own runtime.
@@ -334,11 +320,14 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     /// If no loopback port can be bound.
     #[track_caller]
     pub fn start(self) -> TestServer {
-        let sink = MemorySink::new();
-        let wait = self.wait;
-        let pki = self.pki.clone();
-        let implicit_tls = self.implicit_tls;
-        let server = self.server(sink.clone());
+        let Self {
+            server,
+            sink,
+            wait,
+            pki,
+            implicit_tls,
+        } = self;
+        let server = server.build();
         let std_listener =
             std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         std_listener
@@ -376,11 +365,14 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     ///
     /// Outside a tokio runtime, or if no loopback port can be bound.
     pub async fn start_async(self) -> TestServer {
-        let sink = MemorySink::new();
-        let wait = self.wait;
-        let pki = self.pki.clone();
-        let implicit_tls = self.implicit_tls;
-        let server = self.server(sink.clone());
+        let Self {
+            server,
+            sink,
+            wait,
+            pki,
+            implicit_tls,
+        } = self;
+        let server = server.build();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
