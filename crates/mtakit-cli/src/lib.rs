@@ -19,8 +19,10 @@ use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
+mod config;
 mod error;
 mod fds;
+mod from_args;
 mod http;
 mod load;
 mod output;
@@ -74,7 +76,7 @@ pub fn main() -> ExitCode {
     }
     init_logging();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(config::ServeConfig::from_args(&args)),
         Command::Load(_) => unreachable!("handled above"),
     };
     match result {

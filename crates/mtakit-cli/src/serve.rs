@@ -6,33 +6,33 @@
 //! flight may finish within the shutdown timeout, and the process exits 0.
 //! A second signal stops at once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mtakit::Server;
 use mtakit::fault::FaultPlan;
 use tokio::sync::watch;
 
-use crate::cli::ServeArgs;
+use crate::config::ServeConfig;
 use crate::error::ServeError;
 use crate::http::{App, HttpLimits, Hub, StoreSink};
-use crate::parts::{Auth, extensions, limits, make_auth, make_sink, make_tls};
-use crate::setup::{
-    Listeners, bind_all, http_limits, make_plan, make_store, open_events, sessions_max_bytes,
-};
+use crate::parts::{Auth, make_auth, make_sink, make_tls};
+use crate::setup::{Listeners, bind_all, make_plan, make_store, open_events};
 
 /// Runs `mtakit serve` until a signal asks it to stop.
-pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let sink = make_sink(&args)?;
-    let store = make_store(&args);
-    let plan = make_plan(&args)?;
-    let events = open_events(&args)?;
-    let tls = make_tls(&args)?;
+pub(crate) fn run(config: ServeConfig) -> Result<(), ServeError> {
+    let sink = make_sink(&config)?;
+    let store = make_store(&config);
+    let plan = make_plan(&config)?;
+    let events = open_events(&config)?;
+    let tls = make_tls(&config)?;
     let (hub, hub_thread) =
-        Hub::start(events, sessions_max_bytes(&args)).map_err(ServeError::Runtime)?;
-    let mut limits = limits(&args);
-    let mut http = http_limits(&args);
-    let http_cap = if args.no_http {
+        Hub::start(events, config.sessions_max_bytes).map_err(ServeError::Runtime)?;
+    let mut limits = config.limits.clone();
+    let mut http = config
+        .http
+        .as_ref()
+        .map_or_else(HttpLimits::default, |h| h.limits);
+    let http_cap = if config.http.is_none() {
         0
     } else {
         http.max_connections
@@ -41,45 +41,42 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     limits.max_connections = smtp_cap;
     http.max_connections = http_cap.max(1);
     let mut builder = Server::builder()
-        .hostname(args.hostname.clone())
+        .hostname(config.hostname.clone())
         .limits(limits)
-        .extensions(extensions(&args))
-        .allow_insecure_auth(args.allow_insecure_auth)
-        .require_tls(args.require_tls)
-        .require_auth(args.require_auth)
-        .lmtp(args.lmtp)
-        .proxy_protocol_from(args.proxy_protocol_from.iter().copied())
+        .extensions(config.extensions.clone())
+        .allow_insecure_auth(config.allow_insecure_auth)
+        .require_tls(config.require_tls)
+        .require_auth(config.require_auth)
+        .lmtp(config.lmtp)
+        .proxy_protocol_from(config.proxy_from.iter().copied())
         .policy(plan.clone());
-    if !args.no_http || args.events.is_some() {
+    if config.http.is_some() || config.events.is_some() {
         builder = builder.observer(hub.clone());
     }
-    if let Some(bytes) = args.transcript_bytes {
+    if let Some(bytes) = config.transcript_bytes {
         builder = builder.transcript_bytes(bytes);
     }
-    if let Some(bytes) = args.max_content_in_flight {
-        builder = builder.max_content_in_flight(usize::try_from(bytes).unwrap_or(usize::MAX));
+    if let Some(bytes) = config.max_content_in_flight {
+        builder = builder.max_content_in_flight(bytes);
     }
-    if let Some(secs) = args.shutdown_timeout {
-        builder = builder.shutdown_timeout(Duration::from_secs(secs));
+    if let Some(timeout) = config.shutdown_timeout {
+        builder = builder.shutdown_timeout(timeout);
     }
-    if let Some(config) = tls {
-        builder = builder.tls(config);
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
     }
-    let relay = args
-        .relay
-        .clone()
-        .map(|relay| Arc::new(relay.with_connections(args.relay_connections)));
-    let mut sink = StoreSink::new(sink, store.clone(), hub.clone(), args.hostname.clone());
-    if let Some(relay) = &relay {
+    let relay = config.relay.as_ref().map(|r| r.relay.clone());
+    let mut sink = StoreSink::new(sink, store.clone(), hub.clone(), config.hostname.clone());
+    if let Some(r) = &config.relay {
         sink = sink.relay_to(
-            relay.clone(),
-            args.hostname.clone(),
-            args.relay_connections,
-            args.relay_queue,
+            r.relay.clone(),
+            config.hostname.clone(),
+            r.connections,
+            r.queue,
         );
     }
-    let server = builder.authenticator(make_auth(&args)).sink(sink).build();
-    let runtime = match args.threads {
+    let server = builder.authenticator(make_auth(&config)).sink(sink).build();
+    let runtime = match config.threads {
         1 => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
@@ -98,11 +95,11 @@ pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
         hub,
         plan,
         relay,
-        hostname: args.hostname.clone(),
+        hostname: config.hostname.clone(),
         shutdown: stopped,
     };
     let result = runtime.block_on(async move {
-        let listeners = bind_all(&args).await?;
+        let listeners = bind_all(&config).await?;
         serve(server, listeners, (app, http), stop).await
     });
     // Ends the HTTP tasks, and with them the last event senders.

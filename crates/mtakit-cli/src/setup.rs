@@ -5,14 +5,13 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use mtakit::fault::FaultPlan;
 use tokio::net::TcpListener;
 
-use crate::cli::ServeArgs;
+use crate::config::{ServeConfig, StoreKind};
 use crate::error::ServeError;
-use crate::http::{HttpLimits, SESSIONS_MAX_BYTES, Store};
+use crate::http::Store;
 
 /// The listeners, bound and announced.
 pub(crate) struct Listeners {
@@ -24,9 +23,9 @@ pub(crate) struct Listeners {
 /// Binds every listener, announces them, and writes `--port-file`. The
 /// line scripts and tests wait for (`listening on`) comes last, once
 /// everything is bound; stderr is unbuffered.
-pub(crate) async fn bind_all(args: &ServeArgs) -> Result<Listeners, ServeError> {
-    let (plain, local) = bind(&args.listen).await?;
-    let implicit_tls = match &args.implicit_tls {
+pub(crate) async fn bind_all(config: &ServeConfig) -> Result<Listeners, ServeError> {
+    let (plain, local) = bind(&config.listen).await?;
+    let implicit_tls = match &config.implicit_tls {
         Some(addr) => {
             let (listener, local) = bind(addr).await?;
             eprintln!("mtakit: listening (implicit TLS) on {local}");
@@ -34,17 +33,17 @@ pub(crate) async fn bind_all(args: &ServeArgs) -> Result<Listeners, ServeError> 
         }
         None => None,
     };
-    let http = if args.no_http {
-        None
-    } else {
-        let (listener, local) = bind(&args.http).await?;
+    let http = if let Some(http) = &config.http {
+        let (listener, local) = bind(&http.addr).await?;
         if !local.ip().is_loopback() {
             tracing::warn!(%local, "the HTTP API has no authentication and is not on loopback");
         }
         eprintln!("{}", crate::http::announce(local));
         Some((listener, local.port()))
+    } else {
+        None
     };
-    if let Some(file) = &args.port_file {
+    if let Some(file) = &config.port_file {
         crate::ports::write(
             file,
             local.port(),
@@ -71,42 +70,22 @@ async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), ServeError> {
     Ok((listener, local))
 }
 
-/// The HTTP listener's bounds: the defaults, with what the flags override.
-pub(crate) fn http_limits(args: &ServeArgs) -> HttpLimits {
-    let mut http = HttpLimits::default();
-    if let Some(n) = args.http_max_connections {
-        http.max_connections = n;
-    }
-    if let Some(secs) = args.http_header_timeout {
-        http.header_timeout = Duration::from_secs(secs);
-    }
-    if let Some(secs) = args.http_request_timeout {
-        http.request_timeout = Duration::from_secs(secs);
-    }
-    http
-}
-
-/// `--sessions-max-bytes`, or its default.
-pub(crate) fn sessions_max_bytes(args: &ServeArgs) -> usize {
-    args.sessions_max_bytes.unwrap_or(SESSIONS_MAX_BYTES)
-}
-
 /// Where the HTTP API finds the messages: the Maildir, nowhere
 /// (`--discard`), or memory.
-pub(crate) fn make_store(args: &ServeArgs) -> Store {
-    let store = match &args.maildir {
-        Some(dir) => Store::maildir(dir.clone()),
-        None if args.discard => Store::discard(),
-        None => Store::memory(args.store_limit, args.store_bytes),
+pub(crate) fn make_store(config: &ServeConfig) -> Store {
+    let store = match &config.store {
+        StoreKind::Maildir(dir) => Store::maildir(dir.clone()),
+        StoreKind::Discard => Store::discard(),
+        StoreKind::Memory { limit, bytes } => Store::memory(*limit, *bytes),
     };
-    store.max_waiters(args.max_waiters)
+    store.max_waiters(config.max_waiters)
 }
 
 /// The fault plan shared by the server and `/api/faults`, with the rules
 /// of `--faults`.
-pub(crate) fn make_plan(args: &ServeArgs) -> Result<FaultPlan, ServeError> {
+pub(crate) fn make_plan(config: &ServeConfig) -> Result<FaultPlan, ServeError> {
     let plan = FaultPlan::new();
-    if let Some(file) = &args.faults {
+    if let Some(file) = &config.faults {
         let rules =
             crate::http::load_faults(file).map_err(|e| ServeError::Faults(file.clone(), e))?;
         tracing::info!(rules = rules.len(), file = %file.display(), "fault rules loaded");
@@ -117,9 +96,9 @@ pub(crate) fn make_plan(args: &ServeArgs) -> Result<FaultPlan, ServeError> {
 
 /// Where `--events` lines go.
 pub(crate) fn open_events(
-    args: &ServeArgs,
+    config: &ServeConfig,
 ) -> Result<Option<Box<dyn io::Write + Send>>, ServeError> {
-    match &args.events {
+    match &config.events {
         None => Ok(None),
         Some(path) if path.as_os_str() == "-" => Ok(Some(Box::new(io::stdout()))),
         Some(path) => std::fs::File::create(path)
@@ -133,17 +112,16 @@ mod tests {
 
     use super::*;
 
-    use crate::http::HttpLimits;
+    use std::time::Duration;
 
-    fn args(flags: &[&str]) -> ServeArgs {
-        crate::test_args::serve_args(flags)
-    }
+    use crate::http::{HttpLimits, SESSIONS_MAX_BYTES};
 
     #[test]
     fn http_flags_become_limits() {
-        assert_eq!(http_limits(&args(&[])), HttpLimits::default());
-        assert_eq!(sessions_max_bytes(&args(&[])), SESSIONS_MAX_BYTES);
-        let flags = args(&[
+        let config = |flags: &[&str]| ServeConfig::from_args(&crate::test_args::serve_args(flags));
+        assert_eq!(config(&[]).http.unwrap().limits, HttpLimits::default());
+        assert_eq!(config(&[]).sessions_max_bytes, SESSIONS_MAX_BYTES);
+        let flags = config(&[
             "--http-max-connections",
             "9",
             "--http-header-timeout",
@@ -153,11 +131,11 @@ mod tests {
             "--sessions-max-bytes",
             "1000",
         ]);
-        let http = http_limits(&flags);
+        let http = flags.http.unwrap().limits;
         assert_eq!(http.max_connections, 9);
         assert_eq!(http.header_timeout, Duration::from_secs(3));
         assert_eq!(http.request_timeout, Duration::from_secs(4));
-        assert_eq!(sessions_max_bytes(&flags), 1000);
+        assert_eq!(flags.sessions_max_bytes, 1000);
     }
 
     /// The `[default: …]` in the help text is the constant's value.
