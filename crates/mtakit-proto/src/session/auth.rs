@@ -3,8 +3,9 @@
 use crate::reply::{Reply, ReplyCode};
 use crate::sasl::{self, Credentials, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, Mechanism};
 use crate::session::event::Pending;
-use crate::session::machine::{Awaiting, Mode, Phase, SaslStep, Session};
+use crate::session::machine::Session;
 use crate::session::replies as r;
+use crate::session::state::{Awaiting, SaslStep, State};
 
 impl Session {
     /// AUTH is advertised and usable now.
@@ -24,7 +25,7 @@ impl Session {
         if self.info.auth.is_some() {
             return self.error(r::AUTH_ALREADY);
         }
-        if self.phase == Phase::Mail {
+        if matches!(self.state, State::Mail(_)) {
             return self.error(r::bad_sequence(verb, "mail transaction in progress"));
         }
         // An unknown mechanism is 504 whatever the transport: 538 would
@@ -51,12 +52,12 @@ impl Session {
         match (mechanism, initial) {
             (Mechanism::Plain, Some(ir)) => self.sasl_line(SaslStep::PlainResponse, ir.as_bytes()),
             (Mechanism::Plain, None) => {
-                self.mode = Mode::Sasl(SaslStep::PlainResponse);
+                self.state = State::Sasl(SaslStep::PlainResponse);
                 self.reply(Reply::fixed(ReplyCode::AUTH_CONTINUE, None, ""));
             }
             (Mechanism::Login, Some(ir)) => self.sasl_line(SaslStep::LoginUsername, ir.as_bytes()),
             (Mechanism::Login, None) => {
-                self.mode = Mode::Sasl(SaslStep::LoginUsername);
+                self.state = State::Sasl(SaslStep::LoginUsername);
                 self.reply(Reply::fixed(
                     ReplyCode::AUTH_CONTINUE,
                     None,
@@ -65,7 +66,7 @@ impl Session {
             }
             (m, Some(ir)) => self.sasl_line(SaslStep::TokenResponse(m), ir.as_bytes()),
             (m, None) => {
-                self.mode = Mode::Sasl(SaslStep::TokenResponse(m));
+                self.state = State::Sasl(SaslStep::TokenResponse(m));
                 self.reply(Reply::fixed(ReplyCode::AUTH_CONTINUE, None, ""));
             }
         }
@@ -99,7 +100,7 @@ impl Session {
             SaslStep::LoginUsername => {
                 match sasl::decode_login(line) {
                     Ok(username) => {
-                        self.mode = Mode::Sasl(SaslStep::LoginPassword { username });
+                        self.state = State::Sasl(SaslStep::LoginPassword { username });
                         self.reply(Reply::fixed(
                             ReplyCode::AUTH_CONTINUE,
                             None,

@@ -4,8 +4,9 @@ use crate::data::DataOutcome;
 use crate::findings::Finding;
 use crate::session::event::{Event, Transaction, Verdict};
 use crate::session::info::Envelope;
-use crate::session::machine::{Awaiting, Mode, Phase, Session};
+use crate::session::machine::Session;
 use crate::session::replies as r;
+use crate::session::state::{Awaiting, Content, State};
 
 impl Session {
     /// The DATA receiver saw `<CRLF>.<CRLF>`.
@@ -18,7 +19,11 @@ impl Session {
             .envelope
             .as_ref()
             .is_some_and(|e| e.mail_params.body == Some(crate::params::Body::BinaryMime));
-        let refusal = if let Some(reply) = self.content_refusal.take() {
+        let dropped = match &mut self.state {
+            State::Mail(tx) => tx.refusal.take(),
+            _ => None,
+        };
+        let refusal = if let Some(reply) = dropped {
             Some(reply)
         } else if outcome.oversized || outcome.size > self.info.max_message_size {
             Some(r::TOO_BIG)
@@ -77,11 +82,15 @@ impl Session {
     /// Octets of message content the session holds in memory now: the
     /// DATA or BDAT content received so far. A server keeps the sum over
     /// its sessions within a budget with [`drop_content`](Self::drop_content).
+    #[must_use]
     pub fn content_held(&self) -> usize {
-        match (&self.mode, &self.chunks) {
-            (Mode::Data(receiver), _) => receiver.held(),
-            (_, Some(chunks)) => chunks.held(),
-            _ => 0,
+        let State::Mail(tx) = &self.state else {
+            return 0;
+        };
+        match &tx.content {
+            Content::Data(receiver) => receiver.held(),
+            Content::Chunks { receiver, .. } => receiver.held(),
+            Content::Commands => 0,
         }
     }
 
@@ -91,20 +100,15 @@ impl Session {
     /// for content in flight is spent. Nothing is delivered. Does nothing
     /// outside DATA and BDAT.
     pub fn drop_content(&mut self, reply: crate::reply::Reply) {
-        let dropped = match (&mut self.mode, &mut self.chunks) {
-            (Mode::Data(receiver), _) => {
-                receiver.stop_storing();
-                true
-            }
-            (_, Some(chunks)) => {
-                chunks.stop_storing();
-                true
-            }
-            _ => false,
+        let State::Mail(tx) = &mut self.state else {
+            return;
         };
-        if dropped {
-            self.content_refusal = Some(reply);
+        match &mut tx.content {
+            Content::Data(receiver) => receiver.stop_storing(),
+            Content::Chunks { receiver, .. } => receiver.stop_storing(),
+            Content::Commands => return,
         }
+        tx.refusal = Some(reply);
     }
 
     /// Conformance mode: accept and record instead of refusing.
@@ -119,7 +123,7 @@ impl Session {
         if self.info.early_talker {
             findings.push(Finding::EarlyTalker);
         }
-        if self.info.utf8_without_smtputf8 {
+        if matches!(&self.state, State::Mail(tx) if tx.utf8_without_smtputf8) {
             findings.push(Finding::Utf8EnvelopeWithoutSmtputf8);
         }
         if stats.bare_lf > 0 {
@@ -154,11 +158,8 @@ impl Session {
 
     pub(crate) fn end_transaction(&mut self) {
         self.info.envelope = None;
-        self.content_refusal = None;
-        self.info.utf8_without_smtputf8 = false;
-        self.chunks = None;
-        if self.phase == Phase::Mail {
-            self.phase = Phase::Ready;
+        if let State::Mail(_) = self.state {
+            self.state = State::Ready;
         }
     }
 

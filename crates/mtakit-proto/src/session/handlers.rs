@@ -7,8 +7,9 @@ use crate::reply::{Reply, ReplyCode};
 use crate::sasl;
 use crate::session::event::{Event, Pending, Verdict};
 use crate::session::info::{AuthIdentity, Envelope, Greeting, Recipient};
-use crate::session::machine::{Awaiting, Mode, Phase, SaslStep, Session};
+use crate::session::machine::Session;
 use crate::session::replies as r;
+use crate::session::state::{Awaiting, Content, SaslStep, State, Tx};
 
 impl Session {
     /// Handles one complete command line (without CRLF).
@@ -63,9 +64,9 @@ impl Session {
                 params,
                 has_params,
             } => {
-                if let Some(hint) = match self.phase {
-                    Phase::Ready => None,
-                    Phase::Mail => return self.error(r::NESTED_MAIL),
+                if let Some(hint) = match self.state {
+                    State::Ready => None,
+                    State::Mail(_) => return self.error(r::NESTED_MAIL),
                     _ => Some("send HELO/EHLO first"),
                 } {
                     return self.error(r::bad_sequence(&verb_text, hint));
@@ -89,12 +90,15 @@ impl Session {
                 if params.size.is_some_and(|s| s > self.info.max_message_size) {
                     return self.reply(r::TOO_BIG);
                 }
-                self.info.utf8_without_smtputf8 = utf8_without;
                 let pending = Pending::MailFrom {
                     reverse_path,
                     params,
                 };
-                self.ask(Awaiting::Mail(pending.clone()), pending);
+                let awaiting = Awaiting::Mail {
+                    pending: pending.clone(),
+                    utf8_without_smtputf8: utf8_without,
+                };
+                self.ask(awaiting, pending);
             }
             Command::Rcpt {
                 forward_path,
@@ -114,8 +118,8 @@ impl Session {
                 if utf8_without && !self.recording() {
                     return self.reply(r::NON_ASCII);
                 }
-                if utf8_without {
-                    self.info.utf8_without_smtputf8 = true;
+                if utf8_without && let State::Mail(tx) = &mut self.state {
+                    tx.utf8_without_smtputf8 = true;
                 }
                 if envelope.recipients.len() >= self.config.limits.max_recipients {
                     return self.reply(r::TOO_MANY_RCPTS);
@@ -133,7 +137,7 @@ impl Session {
                     self.error(r::LMTP_NO_RECIPIENTS);
                 }
                 Some(e) if e.recipients.is_empty() => self.error(r::NO_RECIPIENTS),
-                Some(_) if self.chunks.is_some() => {
+                Some(_) if self.chunks_open() => {
                     self.error(r::bad_sequence(&verb_text, "BDAT transfer in progress"));
                 }
                 Some(e) if e.mail_params.body == Some(crate::params::Body::BinaryMime) => {
@@ -159,7 +163,7 @@ impl Session {
                     self.error(r::bad_sequence(&verb_text, "TLS is already active"))
                 } else if !(self.config.tls_available && self.extensions.starttls) {
                     self.reply(r::TLS_UNAVAILABLE);
-                } else if self.phase == Phase::Mail {
+                } else if matches!(self.state, State::Mail(_)) {
                     self.error(r::bad_sequence(&verb_text, "mail transaction in progress"));
                 } else {
                     self.ask(Awaiting::StartTls, Pending::StartTls);
@@ -245,7 +249,7 @@ impl Session {
             Awaiting::Connect => {
                 if accept {
                     let greeting = r::greeting(&self.host, self.config.lmtp);
-                    self.phase = Phase::Greeted;
+                    self.state = State::Greeted;
                     self.reply(or(greeting));
                 } else {
                     self.close_with(or(r::DENIED_CONNECTION));
@@ -257,7 +261,7 @@ impl Session {
                 }
                 self.info.helo = Some((greeting, name));
                 self.end_transaction();
-                self.phase = Phase::Ready;
+                self.state = State::Ready;
                 let default = if greeting == Greeting::Helo {
                     Reply::owned(ReplyCode::OK, None, self.host.clone())
                 } else {
@@ -266,16 +270,20 @@ impl Session {
                 self.reply(or(default));
             }
             Awaiting::Rcpt(_) if !accept => self.reply(or(r::DENIED_RCPT)),
-            Awaiting::Mail(Pending::MailFrom {
-                reverse_path,
-                params,
-            }) if accept => {
+            Awaiting::Mail {
+                pending:
+                    Pending::MailFrom {
+                        reverse_path,
+                        params,
+                    },
+                utf8_without_smtputf8,
+            } if accept => {
                 self.info.envelope = Some(Envelope {
                     reverse_path,
                     mail_params: params,
                     recipients: Vec::new(),
                 });
-                self.phase = Phase::Mail;
+                self.state = State::Mail(Box::new(Tx::new(utf8_without_smtputf8)));
                 self.reply(or(r::OK_MAIL));
             }
             Awaiting::Rcpt(Pending::RcptTo {
@@ -290,7 +298,7 @@ impl Session {
                 }
                 self.reply(or(r::OK_RCPT));
             }
-            Awaiting::Mail(_) | Awaiting::Rcpt(_) => {
+            Awaiting::Mail { .. } | Awaiting::Rcpt(_) => {
                 // Rejected MAIL (or a pending that cannot occur).
                 self.reply(or(r::DENIED));
             }
@@ -304,7 +312,9 @@ impl Session {
                     if !self.config.keep_content {
                         receiver = receiver.counting_only();
                     }
-                    self.mode = Mode::Data(Box::new(receiver));
+                    if let State::Mail(tx) = &mut self.state {
+                        tx.content = Content::Data(Box::new(receiver));
+                    }
                     // The 354 never carries an enhanced code (RFC 2034).
                     self.reply(or(r::START_DATA).without_enhanced());
                 } else {
@@ -314,11 +324,17 @@ impl Session {
             Awaiting::Bdat { size, last } => {
                 if accept {
                     let chunks = ChunkReceiver::new(self.info.max_message_size);
-                    self.chunks = Some(if self.config.keep_content {
+                    let receiver = if self.config.keep_content {
                         chunks
                     } else {
                         chunks.counting_only()
-                    });
+                    };
+                    if let State::Mail(tx) = &mut self.state {
+                        tx.content = Content::Chunks {
+                            receiver,
+                            reading: None,
+                        };
+                    }
                     self.start_chunk(size, last);
                 } else {
                     // In LMTP, `BDAT … LAST` is the end of the message: its
@@ -356,7 +372,7 @@ impl Session {
                 if accept {
                     self.reply(or(r::READY_TLS));
                     self.discard_input();
-                    self.mode = Mode::TlsHandshake;
+                    self.state = State::TlsHandshake;
                     self.emit(Event::StartTls);
                 } else {
                     self.reply(or(r::TLS_UNAVAILABLE));
@@ -387,7 +403,7 @@ impl Session {
                 } else if mechanism.is_token() && reply.is_none() {
                     // RFC 7628 §3.2.2: an error challenge first; the client
                     // answers it and then gets the 535.
-                    self.mode = Mode::Sasl(SaslStep::TokenFailure);
+                    self.state = State::Sasl(SaslStep::TokenFailure);
                     self.reply(Reply::owned(
                         ReplyCode::AUTH_CONTINUE,
                         None,

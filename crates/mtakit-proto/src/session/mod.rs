@@ -7,12 +7,16 @@ mod delivery;
 mod event;
 mod handlers;
 mod info;
+mod input;
 mod machine;
 mod replies;
+mod state;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 pub use config::{ConnectionInfo, Extensions, SessionConfig, TlsInfo};
 pub use event::{ApiMisuse, Event, Pending, TimeoutKind, Transaction, Verdict};
 pub use info::{AuthIdentity, Envelope, Greeting, Recipient, SessionInfo};
+pub use input::MAX_PENDING_INPUT;
 pub use machine::Session;

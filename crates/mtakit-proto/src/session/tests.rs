@@ -1,6 +1,6 @@
 //! Unit tests of the session's private buffering.
 
-use super::machine::INPUT_KEEP;
+use super::input::INPUT_KEEP;
 use crate::ReplyCode;
 use crate::testing::Harness;
 
