@@ -74,6 +74,18 @@ impl Session {
         }
     }
 
+    /// The capacity of the input buffer, for tests of its release.
+    #[cfg(test)]
+    pub(super) fn input_capacity(&self) -> usize {
+        self.input.capacity()
+    }
+
+    /// Octets received and not yet processed, for tests of their bound.
+    #[cfg(test)]
+    pub(super) fn input_buffered(&self) -> usize {
+        self.input.len() - self.pos
+    }
+
     /// Frees the input buffer once it is consumed and larger than
     /// [`INPUT_KEEP`]: a large batch of pipelined commands does not leave
     /// a large buffer behind on a session that then waits.

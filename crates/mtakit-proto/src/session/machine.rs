@@ -152,12 +152,6 @@ impl Session {
         }
     }
 
-    /// The capacity of the input buffer, for tests of its release.
-    #[cfg(test)]
-    pub(super) fn input_capacity(&self) -> usize {
-        self.input.capacity()
-    }
-
     /// True while a decision or delivery is pending.
     #[must_use]
     pub fn is_waiting_for_decision(&self) -> bool {

@@ -1,5 +1,6 @@
 //! The SMTP session state machine (RFC 5321 §4.1.4), sans-IO.
 
+mod apply;
 mod auth;
 mod chunking;
 mod config;
@@ -9,6 +10,7 @@ mod handlers;
 mod info;
 mod input;
 mod machine;
+mod offer;
 mod replies;
 mod state;
 #[cfg(test)]
