@@ -1,4 +1,4 @@
-//! The [`Session`]: input framing, the event queue and decisions.
+//! The [`Session`]: its public API, the event queue and decisions.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
