@@ -4,7 +4,7 @@ use crate::bdat::ChunkReceiver;
 use crate::data::DataReceiver;
 use crate::reply::{Reply, ReplyCode};
 use crate::sasl;
-use crate::session::event::{Event, Pending, Verdict};
+use crate::session::event::{Event, Verdict};
 use crate::session::info::{AuthIdentity, Envelope, Greeting, Recipient};
 use crate::session::machine::Session;
 use crate::session::replies as r;
@@ -39,15 +39,13 @@ impl Session {
                 };
                 self.reply(or(default));
             }
-            Awaiting::Rcpt(_) if !accept => self.reply(or(r::DENIED_RCPT)),
+            Awaiting::Rcpt { .. } if !accept => self.reply(or(r::DENIED_RCPT)),
+            Awaiting::Mail { .. } if !accept => self.reply(or(r::DENIED)),
             Awaiting::Mail {
-                pending:
-                    Pending::MailFrom {
-                        reverse_path,
-                        params,
-                    },
+                reverse_path,
+                params,
                 utf8_without_smtputf8,
-            } if accept => {
+            } => {
                 self.info.envelope = Some(Envelope {
                     reverse_path,
                     mail_params: params,
@@ -56,10 +54,10 @@ impl Session {
                 self.state = State::Mail(Box::new(Tx::new(utf8_without_smtputf8)));
                 self.reply(or(r::OK_MAIL));
             }
-            Awaiting::Rcpt(Pending::RcptTo {
+            Awaiting::Rcpt {
                 forward_path,
                 params,
-            }) if accept => {
+            } => {
                 if let Some(envelope) = self.info.envelope.as_mut() {
                     envelope.recipients.push(Recipient {
                         path: forward_path,
@@ -67,10 +65,6 @@ impl Session {
                     });
                 }
                 self.reply(or(r::OK_RCPT));
-            }
-            Awaiting::Mail { .. } | Awaiting::Rcpt(_) => {
-                // Rejected MAIL (or a pending that cannot occur).
-                self.reply(or(r::DENIED));
             }
             Awaiting::Data => {
                 if accept {

@@ -87,11 +87,12 @@ impl Session {
                     return self.reply(r::TOO_BIG);
                 }
                 let pending = Pending::MailFrom {
-                    reverse_path,
-                    params,
+                    reverse_path: reverse_path.clone(),
+                    params: params.clone(),
                 };
                 let awaiting = Awaiting::Mail {
-                    pending: pending.clone(),
+                    reverse_path,
+                    params,
                     utf8_without_smtputf8: utf8_without,
                 };
                 self.ask(awaiting, pending);
@@ -121,10 +122,16 @@ impl Session {
                     return self.reply(r::TOO_MANY_RCPTS);
                 }
                 let pending = Pending::RcptTo {
-                    forward_path,
-                    params,
+                    forward_path: forward_path.clone(),
+                    params: params.clone(),
                 };
-                self.ask(Awaiting::Rcpt(pending.clone()), pending);
+                self.ask(
+                    Awaiting::Rcpt {
+                        forward_path,
+                        params,
+                    },
+                    pending,
+                );
             }
             Command::Data => match &self.info.envelope {
                 None => self.error(r::bad_sequence(&verb_text, "send MAIL and RCPT first")),

@@ -1,11 +1,12 @@
 //! The session's internal state: where it is in the dialogue, with the
 //! data each stage owns, and the one decision it may be waiting for.
 
+use crate::address::{ForwardPath, ReversePath};
 use crate::bdat::ChunkReceiver;
 use crate::data::DataReceiver;
+use crate::params::{MailParams, RcptParams};
 use crate::reply::Reply;
 use crate::sasl::Mechanism;
-use crate::session::event::Pending;
 
 /// Where the session is in the SMTP dialogue (RFC 5321 §4.1.4), with
 /// what that stage owns. Each stage's data lives in its variant, so a
@@ -118,11 +119,15 @@ pub(crate) enum Awaiting {
         authzid: Option<String>,
     },
     Mail {
-        pending: Pending,
+        reverse_path: ReversePath,
+        params: MailParams,
         /// Carried into the transaction's [`Tx`] if MAIL is accepted.
         utf8_without_smtputf8: bool,
     },
-    Rcpt(Pending),
+    Rcpt {
+        forward_path: ForwardPath,
+        params: RcptParams,
+    },
     Data,
     Bdat {
         size: u64,
