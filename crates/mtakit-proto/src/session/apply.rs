@@ -12,7 +12,7 @@ use crate::session::state::{Awaiting, Content, SaslStep, State, Tx};
 
 impl Session {
     /// Applies a verdict to what was awaited.
-    pub(crate) fn apply(&mut self, awaiting: Awaiting, verdict: Verdict) {
+    pub(super) fn apply(&mut self, awaiting: Awaiting, verdict: Verdict) {
         let Verdict { accept, reply, .. } = verdict;
         let or = |default: Reply| reply.clone().unwrap_or(default);
         match awaiting {

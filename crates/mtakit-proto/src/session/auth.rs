@@ -9,13 +9,13 @@ use crate::session::state::{Awaiting, SaslStep, State};
 
 impl Session {
     /// AUTH is advertised and usable now.
-    pub(crate) fn auth_offered(&self) -> bool {
+    pub(super) fn auth_offered(&self) -> bool {
         self.extensions.auth
             && !self.config.auth_mechanisms.is_empty()
             && (self.info.tls.is_some() || self.config.allow_insecure_auth)
     }
 
-    pub(crate) fn auth_command(&mut self, verb: &str, mechanism: &str, initial: Option<String>) {
+    pub(super) fn auth_command(&mut self, verb: &str, mechanism: &str, initial: Option<String>) {
         if !self.extensions.auth || self.config.auth_mechanisms.is_empty() {
             return self.error(r::AUTH_UNAVAILABLE);
         }
@@ -48,7 +48,7 @@ impl Session {
     }
 
     /// The policy allowed AUTH: start the exchange.
-    pub(crate) fn start_sasl(&mut self, mechanism: Mechanism, initial: Option<String>) {
+    pub(super) fn start_sasl(&mut self, mechanism: Mechanism, initial: Option<String>) {
         match (mechanism, initial) {
             (Mechanism::Plain, Some(ir)) => self.sasl_line(SaslStep::PlainResponse, ir.as_bytes()),
             (Mechanism::Plain, None) => {
@@ -73,7 +73,7 @@ impl Session {
     }
 
     /// One SASL response line.
-    pub(crate) fn sasl_line(&mut self, step: SaslStep, line: &[u8]) {
+    pub(super) fn sasl_line(&mut self, step: SaslStep, line: &[u8]) {
         if line == b"*" {
             return self.error(r::AUTH_CANCELLED);
         }
@@ -134,7 +134,7 @@ impl Session {
     /// A failed AUTH: `535` (or the given reply). It also counts towards
     /// the error limit (security.md AUTH-4); past either limit the session
     /// closes with `421 4.7.0`.
-    pub(crate) fn auth_failed(&mut self, reply: Option<Reply>) {
+    pub(super) fn auth_failed(&mut self, reply: Option<Reply>) {
         self.auth_failures += 1;
         self.error(reply.unwrap_or(r::AUTH_BAD));
         if !self.is_closed() && self.auth_failures >= self.config.limits.max_auth_failures {

@@ -10,7 +10,7 @@ impl Session {
     /// `BDAT size [LAST]`. The chunk's octets follow the command line, so
     /// they are consumed even when the command is refused: they are never
     /// read as commands.
-    pub(crate) fn bdat(&mut self, verb: &str, size: u64, last: bool) {
+    pub(super) fn bdat(&mut self, verb: &str, size: u64, last: bool) {
         let refusal = if !self.extensions.chunking {
             Some(r::BDAT_UNAVAILABLE)
         } else if !self.info.is_esmtp() {
@@ -35,18 +35,18 @@ impl Session {
     }
 
     /// A BDAT transfer is in progress: its first chunk was accepted.
-    pub(crate) fn chunks_open(&self) -> bool {
+    pub(super) fn chunks_open(&self) -> bool {
         matches!(&self.state, State::Mail(tx) if matches!(tx.content, Content::Chunks { .. }))
     }
 
-    pub(crate) fn discard_chunk(&mut self, size: u64) {
+    pub(super) fn discard_chunk(&mut self, size: u64) {
         if size > 0 && !self.is_closed() {
             self.skip = Skip::Octets(size);
         }
     }
 
     /// Reads the octets of the next chunk of the transfer in progress.
-    pub(crate) fn start_chunk(&mut self, size: u64, last: bool) {
+    pub(super) fn start_chunk(&mut self, size: u64, last: bool) {
         if let State::Mail(tx) = &mut self.state
             && let Content::Chunks { receiver, reading } = &mut tx.content
         {
@@ -59,7 +59,7 @@ impl Session {
     }
 
     /// All octets of a BDAT chunk arrived.
-    pub(crate) fn chunk_complete(&mut self, last: bool) {
+    pub(super) fn chunk_complete(&mut self, last: bool) {
         let State::Mail(tx) = &mut self.state else {
             return;
         };

@@ -10,7 +10,7 @@ use crate::session::state::{Awaiting, Content, State};
 
 impl Session {
     /// The DATA receiver saw `<CRLF>.<CRLF>`.
-    pub(crate) fn end_of_data(&mut self, outcome: DataOutcome) {
+    pub(super) fn end_of_data(&mut self, outcome: DataOutcome) {
         use crate::limits::LineEndingPolicy;
         let limits = &self.config.limits;
         // Binary content (RFC 3030) may hold any octet.
@@ -61,7 +61,7 @@ impl Session {
     /// or in LMTP one per accepted recipient (RFC 2033 §4.2), so that a
     /// client never reads a later reply (say the `221` to a pipelined QUIT)
     /// as a recipient's result.
-    pub(crate) fn refuse_message(&mut self, reply: crate::reply::Reply) {
+    pub(super) fn refuse_message(&mut self, reply: crate::reply::Reply) {
         let each = self.replies_at_end_of_data();
         self.end_transaction();
         for _ in 1..each {
@@ -72,7 +72,7 @@ impl Session {
 
     /// How many replies the end of the message gets: one per accepted
     /// recipient in LMTP, otherwise one.
-    pub(crate) fn replies_at_end_of_data(&self) -> usize {
+    pub(super) fn replies_at_end_of_data(&self) -> usize {
         match &self.info.envelope {
             Some(envelope) if self.config.lmtp => envelope.recipients.len().max(1),
             _ => 1,
@@ -112,7 +112,7 @@ impl Session {
     }
 
     /// Conformance mode: accept and record instead of refusing.
-    pub(crate) fn recording(&self) -> bool {
+    pub(super) fn recording(&self) -> bool {
         self.config.limits.line_endings == crate::limits::LineEndingPolicy::Record
     }
 
@@ -156,7 +156,7 @@ impl Session {
         findings
     }
 
-    pub(crate) fn end_transaction(&mut self) {
+    pub(super) fn end_transaction(&mut self) {
         self.info.envelope = None;
         if let State::Mail(_) = self.state {
             self.state = State::Ready;
@@ -164,7 +164,7 @@ impl Session {
     }
 
     /// The outcome of a delivery: one reply, or one per recipient in LMTP.
-    pub(crate) fn delivered_each(&mut self, verdicts: Vec<Verdict>) {
+    pub(super) fn delivered_each(&mut self, verdicts: Vec<Verdict>) {
         self.end_transaction();
         if verdicts.iter().any(Verdict::is_accept) {
             self.info.transactions += 1;

@@ -9,7 +9,7 @@ use crate::session::state::{Awaiting, State};
 
 impl Session {
     /// Handles one complete command line (without CRLF).
-    pub(crate) fn command_line(&mut self, line: &[u8]) {
+    pub(super) fn command_line(&mut self, line: &[u8]) {
         let verb_text = verb_as_written(line);
         if self.config.record_commands {
             let shown = if verb_text.eq_ignore_ascii_case("AUTH") {

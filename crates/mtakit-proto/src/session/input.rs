@@ -97,7 +97,7 @@ impl Session {
     }
 
     /// Discards all buffered input (after STARTTLS: CVE-2011-0411).
-    pub(crate) fn discard_input(&mut self) {
+    pub(super) fn discard_input(&mut self) {
         self.input.clear();
         self.pos = 0;
     }
@@ -267,6 +267,6 @@ fn feed_content(state: &mut State, bytes: &[u8]) -> Option<(usize, Finished)> {
 }
 
 /// The first position of `byte` in `haystack`.
-pub(crate) fn memchr(byte: u8, haystack: &[u8]) -> Option<usize> {
+pub(super) fn memchr(byte: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == byte)
 }

@@ -43,17 +43,17 @@ use crate::session::state::{Awaiting, Content, Skip, State};
 /// ```
 #[derive(Debug)]
 pub struct Session {
-    pub(crate) config: Arc<SessionConfig>,
+    pub(super) config: Arc<SessionConfig>,
     /// The hostname, stripped of anything unsafe in a reply.
-    pub(crate) host: String,
-    pub(crate) info: SessionInfo,
-    pub(crate) extensions: Extensions,
+    pub(super) host: String,
+    pub(super) info: SessionInfo,
+    pub(super) extensions: Extensions,
     /// Where the dialogue is, with what that stage owns.
-    pub(crate) state: State,
+    pub(super) state: State,
     /// Input dropped before command lines are read again.
-    pub(crate) skip: Skip,
+    pub(super) skip: Skip,
     /// The one decision the session waits for.
-    pub(crate) awaiting: Option<Awaiting>,
+    pub(super) awaiting: Option<Awaiting>,
     /// Events not yet polled, kept compact (large payloads boxed) so that an
     /// idle session's queue costs little memory.
     pub(super) events: VecDeque<Queued>,
@@ -64,8 +64,8 @@ pub struct Session {
     pub(super) wants_input: bool,
     started: bool,
     shutdown: bool,
-    pub(crate) errors: usize,
-    pub(crate) auth_failures: usize,
+    pub(super) errors: usize,
+    pub(super) auth_failures: usize,
 }
 
 impl Session {
@@ -318,12 +318,12 @@ impl Session {
             && matches!(self.state, State::Connect | State::Greeted | State::Ready)
     }
 
-    pub(crate) fn ask(&mut self, awaiting: Awaiting, pending: Pending) {
+    pub(super) fn ask(&mut self, awaiting: Awaiting, pending: Pending) {
         self.awaiting = Some(awaiting);
         self.events.push_back(Queued::Decide(Box::new(pending)));
     }
 
-    pub(crate) fn reply(&mut self, reply: Reply) {
+    pub(super) fn reply(&mut self, reply: Reply) {
         let esmtp = self.info.is_esmtp() && self.extensions.enhanced_status_codes;
         let reply = if esmtp {
             reply
@@ -333,12 +333,12 @@ impl Session {
         self.events.push_back(Queued::Reply(reply));
     }
 
-    pub(crate) fn emit(&mut self, event: Event) {
+    pub(super) fn emit(&mut self, event: Event) {
         self.events.push_back(Queued::from_event(event));
     }
 
     /// A syntax or sequence error: counts towards the error limit.
-    pub(crate) fn error(&mut self, reply: Reply) {
+    pub(super) fn error(&mut self, reply: Reply) {
         self.errors += 1;
         if self.errors > self.config.limits.max_errors {
             self.close_with(r::TOO_MANY_ERRORS);
@@ -347,7 +347,7 @@ impl Session {
         }
     }
 
-    pub(crate) fn close_with(&mut self, reply: Reply) {
+    pub(super) fn close_with(&mut self, reply: Reply) {
         self.reply(reply);
         self.close_now();
     }

@@ -5,7 +5,7 @@ use crate::reply::{Reply, ReplyCode};
 use crate::session::machine::Session;
 
 impl Session {
-    pub(crate) fn unsupported_mail_param(
+    pub(super) fn unsupported_mail_param(
         &self,
         params: &crate::params::MailParams,
     ) -> Option<Reply> {
@@ -46,7 +46,7 @@ impl Session {
     }
 
     /// RCPT parameters of an extension that is switched off.
-    pub(crate) fn unsupported_rcpt_param(
+    pub(super) fn unsupported_rcpt_param(
         &self,
         params: &crate::params::RcptParams,
     ) -> Option<Reply> {
@@ -68,7 +68,7 @@ impl Session {
     }
 
     /// The multi-line EHLO reply: the hostname, then one keyword a line.
-    pub(crate) fn ehlo_reply(&self) -> Reply {
+    pub(super) fn ehlo_reply(&self) -> Reply {
         let ext = &self.extensions;
         let mut text = self.host.clone();
         let mut line = |s: &str| {

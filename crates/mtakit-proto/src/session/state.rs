@@ -13,7 +13,7 @@ use crate::sasl::Mechanism;
 /// DATA receiver without a transaction, or a SASL exchange during one,
 /// cannot be represented.
 #[derive(Debug)]
-pub(crate) enum State {
+pub(super) enum State {
     /// Before the connection was accepted (the greeting is not sent).
     Connect,
     /// Greeted (or after STARTTLS): no HELO/EHLO yet.
@@ -34,19 +34,19 @@ pub(crate) enum State {
 
 /// What an open transaction owns besides its envelope.
 #[derive(Debug)]
-pub(crate) struct Tx {
+pub(super) struct Tx {
     /// The sender or a recipient is non-ASCII without SMTPUTF8 (accepted
     /// in recording mode, then reported as a finding).
-    pub(crate) utf8_without_smtputf8: bool,
+    pub(super) utf8_without_smtputf8: bool,
     /// The message content being received.
-    pub(crate) content: Content,
+    pub(super) content: Content,
     /// Set by [`Session::drop_content`](crate::Session::drop_content): the
     /// reply the message gets at its end.
-    pub(crate) refusal: Option<Reply>,
+    pub(super) refusal: Option<Reply>,
 }
 
 impl Tx {
-    pub(crate) fn new(utf8_without_smtputf8: bool) -> Self {
+    pub(super) fn new(utf8_without_smtputf8: bool) -> Self {
         Self {
             utf8_without_smtputf8,
             content: Content::Commands,
@@ -57,7 +57,7 @@ impl Tx {
 
 /// The content of a transaction, as it arrives.
 #[derive(Debug)]
-pub(crate) enum Content {
+pub(super) enum Content {
     /// No content yet: command lines are read.
     Commands,
     /// After an accepted DATA: message content until `<CRLF>.<CRLF>`.
@@ -77,7 +77,7 @@ pub(crate) enum Content {
 /// without a transaction, which must survive it), and an over-long line
 /// too (abandoning a SASL exchange).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Skip {
+pub(super) enum Skip {
     /// Nothing to drop.
     Nothing,
     /// A line over the limit, up to its LF; then `500 5.5.6`.
@@ -88,7 +88,7 @@ pub(crate) enum Skip {
 
 /// Which SASL line is expected.
 #[derive(Debug)]
-pub(crate) enum SaslStep {
+pub(super) enum SaslStep {
     PlainResponse,
     LoginUsername,
     LoginPassword {
@@ -102,7 +102,7 @@ pub(crate) enum SaslStep {
 
 /// The decision the session waits for, with what it needs to apply it.
 #[derive(Debug)]
-pub(crate) enum Awaiting {
+pub(super) enum Awaiting {
     Connect,
     Helo {
         name: crate::Domain,

@@ -9,7 +9,7 @@ impl Session {
     /// Checks a policy-supplied reply against the stage: an accepting reply
     /// must have the default reply's class, a rejecting one must be 4xx or
     /// 5xx; otherwise the command is rejected with `451 4.3.0`.
-    pub(crate) fn check_verdict(&self, awaiting: &Awaiting, verdict: Verdict) -> Verdict {
+    pub(super) fn check_verdict(&self, awaiting: &Awaiting, verdict: Verdict) -> Verdict {
         let positive = verdict
             .reply
             .as_ref()
