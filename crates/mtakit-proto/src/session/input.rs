@@ -1,7 +1,7 @@
 //! Input framing: buffering what [`Session::receive`] gets, and cutting it
 //! into command lines, SASL lines, message content and skipped octets.
 
-use crate::session::event::Event;
+use crate::session::event::{Event, Queued};
 use crate::session::machine::Session;
 use crate::session::replies as r;
 use crate::session::state::{Content, Skip, State};
@@ -35,8 +35,7 @@ impl Session {
             return;
         }
         if !solicited && self.input.len() - self.pos + bytes.len() > MAX_PENDING_INPUT {
-            let reply = r::too_much_input(&self.host);
-            return self.close_with(reply);
+            return self.overrun();
         }
         if self.pos == self.input.len() {
             self.input.clear();
@@ -46,6 +45,16 @@ impl Session {
             self.pos = 0;
         }
         self.input.extend_from_slice(bytes);
+    }
+
+    /// Too much input while input was pending: `421 4.7.0` and close. The
+    /// session waits for nothing any more, so a decision or delivery it
+    /// asked for and that was not yet polled is withdrawn.
+    fn overrun(&mut self) {
+        self.events
+            .retain(|e| !matches!(e, Queued::Decide(_) | Queued::Deliver(_)));
+        let reply = r::too_much_input(&self.host);
+        self.close_with(reply);
     }
 
     /// Fast path for message content: when nothing else is buffered or

@@ -113,3 +113,29 @@ fn a_read_larger_than_the_bound_is_taken_when_input_was_asked_for() {
     assert!(replies.iter().all(|r| r.code() == ReplyCode::OK));
     assert!(!h.session().is_closed());
 }
+
+#[test]
+fn an_unpolled_delivery_is_withdrawn_when_input_overruns() {
+    let mut h = Harness::new();
+    h.greeting();
+    for line in [
+        "EHLO c.test",
+        "MAIL FROM:<a@a.test>",
+        "RCPT TO:<b@b.test>",
+        "DATA",
+    ] {
+        h.send(line);
+    }
+    let s = h.session();
+    s.receive(b"x\r\n.\r\n");
+    s.receive("NOOP\r\n".repeat(MAX_PENDING_INPUT / 6 + 1).as_bytes());
+    assert!(s.is_closed());
+    let mut events = Vec::new();
+    while let Some(event) = s.poll_event() {
+        events.push(event);
+    }
+    assert!(
+        matches!(&events[..], [Event::Reply(r), Event::Close] if r.code().get() == 421),
+        "{events:?}"
+    );
+}
