@@ -83,6 +83,7 @@ pub use params::{Body, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};
 pub use sasl::{Credentials, Mechanism};
 pub use session::{
-    ApiMisuse, AuthIdentity, ConnectionInfo, Envelope, Event, Extensions, Greeting, Pending,
-    Recipient, Session, SessionConfig, SessionInfo, TimeoutKind, TlsInfo, Transaction, Verdict,
+    ApiMisuse, AuthIdentity, ConnectionInfo, Envelope, Event, Extensions, Greeting,
+    MAX_PENDING_INPUT, Pending, Recipient, Session, SessionConfig, SessionInfo, TimeoutKind,
+    TlsInfo, Transaction, Verdict,
 };

@@ -3,18 +3,19 @@
 use crate::reply::{Reply, ReplyCode};
 use crate::sasl::{self, Credentials, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT, Mechanism};
 use crate::session::event::Pending;
-use crate::session::machine::{Awaiting, Mode, Phase, SaslStep, Session};
+use crate::session::machine::Session;
 use crate::session::replies as r;
+use crate::session::state::{Awaiting, SaslStep, State};
 
 impl Session {
     /// AUTH is advertised and usable now.
-    pub(crate) fn auth_offered(&self) -> bool {
+    pub(super) fn auth_offered(&self) -> bool {
         self.extensions.auth
             && !self.config.auth_mechanisms.is_empty()
             && (self.info.tls.is_some() || self.config.allow_insecure_auth)
     }
 
-    pub(crate) fn auth_command(&mut self, verb: &str, mechanism: &str, initial: Option<String>) {
+    pub(super) fn auth_command(&mut self, verb: &str, mechanism: &str, initial: Option<String>) {
         if !self.extensions.auth || self.config.auth_mechanisms.is_empty() {
             return self.error(r::AUTH_UNAVAILABLE);
         }
@@ -24,7 +25,7 @@ impl Session {
         if self.info.auth.is_some() {
             return self.error(r::AUTH_ALREADY);
         }
-        if self.phase == Phase::Mail {
+        if matches!(self.state, State::Mail(_)) {
             return self.error(r::bad_sequence(verb, "mail transaction in progress"));
         }
         // An unknown mechanism is 504 whatever the transport: 538 would
@@ -47,16 +48,16 @@ impl Session {
     }
 
     /// The policy allowed AUTH: start the exchange.
-    pub(crate) fn start_sasl(&mut self, mechanism: Mechanism, initial: Option<String>) {
+    pub(super) fn start_sasl(&mut self, mechanism: Mechanism, initial: Option<String>) {
         match (mechanism, initial) {
             (Mechanism::Plain, Some(ir)) => self.sasl_line(SaslStep::PlainResponse, ir.as_bytes()),
             (Mechanism::Plain, None) => {
-                self.mode = Mode::Sasl(SaslStep::PlainResponse);
+                self.state = State::Sasl(SaslStep::PlainResponse);
                 self.reply(Reply::fixed(ReplyCode::AUTH_CONTINUE, None, ""));
             }
             (Mechanism::Login, Some(ir)) => self.sasl_line(SaslStep::LoginUsername, ir.as_bytes()),
             (Mechanism::Login, None) => {
-                self.mode = Mode::Sasl(SaslStep::LoginUsername);
+                self.state = State::Sasl(SaslStep::LoginUsername);
                 self.reply(Reply::fixed(
                     ReplyCode::AUTH_CONTINUE,
                     None,
@@ -65,14 +66,14 @@ impl Session {
             }
             (m, Some(ir)) => self.sasl_line(SaslStep::TokenResponse(m), ir.as_bytes()),
             (m, None) => {
-                self.mode = Mode::Sasl(SaslStep::TokenResponse(m));
+                self.state = State::Sasl(SaslStep::TokenResponse(m));
                 self.reply(Reply::fixed(ReplyCode::AUTH_CONTINUE, None, ""));
             }
         }
     }
 
     /// One SASL response line.
-    pub(crate) fn sasl_line(&mut self, step: SaslStep, line: &[u8]) {
+    pub(super) fn sasl_line(&mut self, step: SaslStep, line: &[u8]) {
         if line == b"*" {
             return self.error(r::AUTH_CANCELLED);
         }
@@ -99,7 +100,7 @@ impl Session {
             SaslStep::LoginUsername => {
                 match sasl::decode_login(line) {
                     Ok(username) => {
-                        self.mode = Mode::Sasl(SaslStep::LoginPassword { username });
+                        self.state = State::Sasl(SaslStep::LoginPassword { username });
                         self.reply(Reply::fixed(
                             ReplyCode::AUTH_CONTINUE,
                             None,
@@ -133,7 +134,7 @@ impl Session {
     /// A failed AUTH: `535` (or the given reply). It also counts towards
     /// the error limit (security.md AUTH-4); past either limit the session
     /// closes with `421 4.7.0`.
-    pub(crate) fn auth_failed(&mut self, reply: Option<Reply>) {
+    pub(super) fn auth_failed(&mut self, reply: Option<Reply>) {
         self.auth_failures += 1;
         self.error(reply.unwrap_or(r::AUTH_BAD));
         if !self.is_closed() && self.auth_failures >= self.config.limits.max_auth_failures {

@@ -4,12 +4,13 @@ use crate::data::DataOutcome;
 use crate::findings::Finding;
 use crate::session::event::{Event, Transaction, Verdict};
 use crate::session::info::Envelope;
-use crate::session::machine::{Awaiting, Mode, Phase, Session};
+use crate::session::machine::Session;
 use crate::session::replies as r;
+use crate::session::state::{Awaiting, Content, State};
 
 impl Session {
     /// The DATA receiver saw `<CRLF>.<CRLF>`.
-    pub(crate) fn end_of_data(&mut self, outcome: DataOutcome) {
+    pub(super) fn end_of_data(&mut self, outcome: DataOutcome) {
         use crate::limits::LineEndingPolicy;
         let limits = &self.config.limits;
         // Binary content (RFC 3030) may hold any octet.
@@ -18,7 +19,11 @@ impl Session {
             .envelope
             .as_ref()
             .is_some_and(|e| e.mail_params.body == Some(crate::params::Body::BinaryMime));
-        let refusal = if let Some(reply) = self.content_refusal.take() {
+        let dropped = match &mut self.state {
+            State::Mail(tx) => tx.refusal.take(),
+            _ => None,
+        };
+        let refusal = if let Some(reply) = dropped {
             Some(reply)
         } else if outcome.oversized || outcome.size > self.info.max_message_size {
             Some(r::TOO_BIG)
@@ -56,7 +61,7 @@ impl Session {
     /// or in LMTP one per accepted recipient (RFC 2033 §4.2), so that a
     /// client never reads a later reply (say the `221` to a pipelined QUIT)
     /// as a recipient's result.
-    pub(crate) fn refuse_message(&mut self, reply: crate::reply::Reply) {
+    pub(super) fn refuse_message(&mut self, reply: crate::reply::Reply) {
         let each = self.replies_at_end_of_data();
         self.end_transaction();
         for _ in 1..each {
@@ -67,7 +72,7 @@ impl Session {
 
     /// How many replies the end of the message gets: one per accepted
     /// recipient in LMTP, otherwise one.
-    pub(crate) fn replies_at_end_of_data(&self) -> usize {
+    pub(super) fn replies_at_end_of_data(&self) -> usize {
         match &self.info.envelope {
             Some(envelope) if self.config.lmtp => envelope.recipients.len().max(1),
             _ => 1,
@@ -77,11 +82,15 @@ impl Session {
     /// Octets of message content the session holds in memory now: the
     /// DATA or BDAT content received so far. A server keeps the sum over
     /// its sessions within a budget with [`drop_content`](Self::drop_content).
+    #[must_use]
     pub fn content_held(&self) -> usize {
-        match (&self.mode, &self.chunks) {
-            (Mode::Data(receiver), _) => receiver.held(),
-            (_, Some(chunks)) => chunks.held(),
-            _ => 0,
+        let State::Mail(tx) = &self.state else {
+            return 0;
+        };
+        match &tx.content {
+            Content::Data(receiver) => receiver.held(),
+            Content::Chunks { receiver, .. } => receiver.held(),
+            Content::Commands => 0,
         }
     }
 
@@ -91,24 +100,19 @@ impl Session {
     /// for content in flight is spent. Nothing is delivered. Does nothing
     /// outside DATA and BDAT.
     pub fn drop_content(&mut self, reply: crate::reply::Reply) {
-        let dropped = match (&mut self.mode, &mut self.chunks) {
-            (Mode::Data(receiver), _) => {
-                receiver.stop_storing();
-                true
-            }
-            (_, Some(chunks)) => {
-                chunks.stop_storing();
-                true
-            }
-            _ => false,
+        let State::Mail(tx) = &mut self.state else {
+            return;
         };
-        if dropped {
-            self.content_refusal = Some(reply);
+        match &mut tx.content {
+            Content::Data(receiver) => receiver.stop_storing(),
+            Content::Chunks { receiver, .. } => receiver.stop_storing(),
+            Content::Commands => return,
         }
+        tx.refusal = Some(reply);
     }
 
     /// Conformance mode: accept and record instead of refusing.
-    pub(crate) fn recording(&self) -> bool {
+    pub(super) fn recording(&self) -> bool {
         self.config.limits.line_endings == crate::limits::LineEndingPolicy::Record
     }
 
@@ -119,7 +123,7 @@ impl Session {
         if self.info.early_talker {
             findings.push(Finding::EarlyTalker);
         }
-        if self.info.utf8_without_smtputf8 {
+        if matches!(&self.state, State::Mail(tx) if tx.utf8_without_smtputf8) {
             findings.push(Finding::Utf8EnvelopeWithoutSmtputf8);
         }
         if stats.bare_lf > 0 {
@@ -152,18 +156,15 @@ impl Session {
         findings
     }
 
-    pub(crate) fn end_transaction(&mut self) {
+    pub(super) fn end_transaction(&mut self) {
         self.info.envelope = None;
-        self.content_refusal = None;
-        self.info.utf8_without_smtputf8 = false;
-        self.chunks = None;
-        if self.phase == Phase::Mail {
-            self.phase = Phase::Ready;
+        if let State::Mail(_) = self.state {
+            self.state = State::Ready;
         }
     }
 
     /// The outcome of a delivery: one reply, or one per recipient in LMTP.
-    pub(crate) fn delivered_each(&mut self, verdicts: Vec<Verdict>) {
+    pub(super) fn delivered_each(&mut self, verdicts: Vec<Verdict>) {
         self.end_transaction();
         if verdicts.iter().any(Verdict::is_accept) {
             self.info.transactions += 1;

@@ -265,3 +265,39 @@ impl fmt::Display for ApiMisuse {
 }
 
 impl std::error::Error for ApiMisuse {}
+
+/// An [`Event`] as queued inside the session: the large payloads boxed,
+/// so that an idle session's queue costs little memory.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    Reply(Reply),
+    Decide(Box<Pending>),
+    Deliver(Box<Transaction>),
+    StartTls,
+    Close,
+    Command(String),
+}
+
+impl Queued {
+    pub(crate) fn from_event(event: Event) -> Self {
+        match event {
+            Event::Reply(r) => Self::Reply(r),
+            Event::Decide(p) => Self::Decide(Box::new(p)),
+            Event::Deliver(t) => Self::Deliver(Box::new(t)),
+            Event::StartTls => Self::StartTls,
+            Event::Close => Self::Close,
+            Event::Command(c) => Self::Command(c),
+        }
+    }
+
+    pub(crate) fn into_event(self) -> Event {
+        match self {
+            Self::Reply(r) => Event::Reply(r),
+            Self::Decide(p) => Event::Decide(*p),
+            Self::Deliver(t) => Event::Deliver(*t),
+            Self::StartTls => Event::StartTls,
+            Self::Close => Event::Close,
+            Self::Command(c) => Event::Command(c),
+        }
+    }
+}

@@ -66,7 +66,6 @@ pub struct SessionInfo {
     pub(crate) max_message_size: u64,
     pub(crate) transactions: u64,
     pub(crate) early_talker: bool,
-    pub(crate) utf8_without_smtputf8: bool,
 }
 
 impl SessionInfo {

@@ -1,5 +1,6 @@
 //! The SMTP session state machine (RFC 5321 §4.1.4), sans-IO.
 
+mod apply;
 mod auth;
 mod chunking;
 mod config;
@@ -7,12 +8,17 @@ mod delivery;
 mod event;
 mod handlers;
 mod info;
+mod input;
 mod machine;
+mod offer;
 mod replies;
+mod state;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 pub use config::{ConnectionInfo, Extensions, SessionConfig, TlsInfo};
 pub use event::{ApiMisuse, Event, Pending, TimeoutKind, Transaction, Verdict};
 pub use info::{AuthIdentity, Envelope, Greeting, Recipient, SessionInfo};
+pub use input::MAX_PENDING_INPUT;
 pub use machine::Session;

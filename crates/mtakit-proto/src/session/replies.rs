@@ -227,3 +227,14 @@ pub(crate) fn help() -> Reply {
             .to_owned(),
     )
 }
+
+/// `421 4.7.0 <host> Error: too much pipelined input`: more than
+/// [`MAX_PENDING_INPUT`](crate::session::MAX_PENDING_INPUT) octets arrived
+/// while earlier input was still to be processed.
+pub(crate) fn too_much_input(host: &str) -> Reply {
+    Reply::owned(
+        C::SERVICE_UNAVAILABLE,
+        Some(E::TEMP_SECURITY),
+        format!("{host} Error: too much pipelined input"),
+    )
+}
