@@ -63,11 +63,13 @@ pub mod address;
 pub mod bdat;
 pub mod command;
 pub mod data;
+pub mod ehlo;
 pub mod findings;
 pub mod limits;
 pub mod params;
 pub mod proxy;
 pub mod reply;
+pub mod reply_reader;
 pub mod sasl;
 pub mod session;
 pub mod testing;
@@ -75,10 +77,12 @@ pub mod testing;
 pub use address::{AddressLiteral, Domain, ForwardPath, Mailbox, PathError, ReversePath};
 pub use command::{Command, CommandError};
 pub use data::{DataOutcome, DataReceiver, DataStats};
+pub use ehlo::EhloInfo;
 pub use findings::Finding;
 pub use limits::{Limits, LineEndingPolicy};
 pub use params::{Body, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};
+pub use reply_reader::{ReplyReadError, ReplyReader};
 pub use sasl::{Credentials, Mechanism};
 pub use session::{
     ApiMisuse, AuthIdentity, ConnectionInfo, Envelope, Event, Extensions, Greeting, Pending,
