@@ -88,6 +88,7 @@
 
 mod auth;
 mod budget;
+pub mod client;
 pub mod docs;
 mod driver;
 mod error;
