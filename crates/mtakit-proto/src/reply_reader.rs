@@ -161,9 +161,10 @@ impl ReplyReader {
         loop {
             let rest = &self.buf[self.scanned..];
             let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
-                // The line so far, and a CRLF still to come.
-                let to_come = if rest.last() == Some(&b'\r') { 1 } else { 2 };
-                if rest.len() + to_come > self.max_line {
+                // The line so far and at least its LF still to come: past
+                // the limit whatever comes (the same verdict as when the
+                // whole line is there, so reads can be cut anywhere).
+                if rest.len() >= self.max_line {
                     return Err(ReplyReadError::LineTooLong {
                         limit: self.max_line,
                     });

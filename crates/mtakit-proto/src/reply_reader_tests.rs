@@ -38,6 +38,8 @@ fn table_of_inputs() {
         (b"250-a\r\n250-b\r\n250 c\r\n", Ok(1)),
         (b"250 ok", Ok(0)),
         (b"250 ok\r", Ok(0)),
+        // A bare LF is malformed, even where a CRLF would be too long.
+        (b"250 abcdefghijklmnopqrstuvwxy\n", Err(Malformed)),
         // Exactly the line limit, CRLF included, then one over.
         (b"250 abcdefghijklmnopqrstuvwxyz\r\n", Ok(1)),
         (
@@ -46,7 +48,7 @@ fn table_of_inputs() {
         ),
         // Too long before the line ends, so it is not waited for.
         (
-            b"250 abcdefghijklmnopqrstuvwxyz_",
+            b"250 abcdefghijklmnopqrstuvwxyz__",
             Err(LineTooLong { limit: 32 }),
         ),
         (

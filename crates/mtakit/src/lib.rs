@@ -76,7 +76,8 @@
 //!
 //! # Features
 //!
-//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`].
+//! - `test-util`: [`test_util::TestServer`] and [`test_util::TestClient`]
+//!   (a thin layer over [`client::Client`], always available).
 //!
 //! # Stability
 //!

@@ -16,7 +16,8 @@
 //! (RFC 2920), MAIL, every RCPT and DATA go out in one write; the message
 //! content is then sent together with the next MAIL/RCPT/DATA group (or
 //! QUIT), since RFC 2920 §3.1 lets the content start a group. Replies are
-//! read with a buffered reader and matched to the commands in order.
+//! read with the client's bounded reply reader and matched to the
+//! commands in order.
 //!
 //! `--tls` upgrades each connection with STARTTLS. With `--ca PEM` the
 //! server certificate is verified against that CA. Without it, ANY
