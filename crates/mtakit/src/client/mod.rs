@@ -4,7 +4,7 @@
 //! the `mtakit` command's relay and its load generator. It sends exactly
 //! what it is told and returns each reply typed; it makes no decisions.
 //! Replies are read with the bounded
-//! [`ReplyReader`](mtakit_proto::ReplyReader), and every wait (a reply, a
+//! [`ReplyReader`], and every wait (a reply, a
 //! write, the TLS handshake) is bounded by the timeout the caller gives.
 //! It runs over anything that is `AsyncRead + AsyncWrite`: a `TcpStream`,
 //! a TLS stream, or one end of [`tokio::io::duplex`] against
