@@ -21,7 +21,7 @@ shift
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
 
-all_targets=(command address data session proxy reply message_model)
+all_targets=(command address data session proxy reply reply_reader message_model)
 if [[ $# -gt 0 ]]; then
     targets=("$@")
 else

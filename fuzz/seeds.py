@@ -145,6 +145,16 @@ write("reply", "enhanced", b"550-5.7.1 refused\r\n550 5.7.1 go away\r\n250 2.1.0
       b"421 4.7.0 closing\r\n334 VXNlcm5hbWU6\r\n250\r\n")
 write("reply", "malformed", b"25\r\n2500 x\r\n250-a\r\n251 b\r\n999 x\r\n\xff\xfe\r\n550 2.0.0 mismatch\r\n")
 
+# ---------------------------------------------------------------- reply_reader
+# header: max_line byte (6 + 4b), max_lines byte (1 + b % 16), counted cuts
+write("reply_reader", "ehlo", bytes([128, 15, 2, 0x01, 0x45])
+      + b"220 mx.example ESMTP\r\n250-mx.example Hello\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+      b"250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250-BINARYMIME\r\n250-DSN\r\n250-STARTTLS\r\n"
+      b"250-AUTH PLAIN LOGIN\r\n250-AUTH=LOGIN\r\n250-X-EXT a b\r\n250 ENHANCEDSTATUSCODES\r\n")
+write("reply_reader", "limits", bytes([4, 2, 1, 0x02])
+      + b"250-a\r\n250 b\r\n354 go\r\n250-x\r\n250-y\r\n250 z\r\n")
+write("reply_reader", "long-line", bytes([2, 3, 0]) + b"250 " + b"x" * 40 + b"\r\n")
+
 # ---------------------------------------------------------------- message_model
 # a received message, whole: summary, detail, HTML, attachments
 write("message_model", "plain",

@@ -1,8 +1,9 @@
 //! `--relay smtp://HOST[:PORT]`: forwarding accepted mail to a real server,
 //! and releasing a stored message to it from the UI or the API.
 //!
-//! The client is deliberately small: plain SMTP (no TLS, no AUTH), lock-step,
-//! every step bounded by [`STEP_TIMEOUT`]. It says EHLO (HELO if that is
+//! The client is the library's [`Client`], used deliberately small: plain
+//! SMTP (no TLS, no AUTH), lock-step, every step bounded by
+//! [`STEP_TIMEOUT`]. It says EHLO (HELO if that is
 //! refused), asks for SMTPUTF8
 //! when an address needs it and for BODY=8BITMIME when the content is 8-bit,
 //! makes every line ending CRLF, dot-stuffs the content and ends it with
@@ -18,8 +19,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mtakit::proto::{ForwardPath, Reply, ReversePath};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use mtakit::client::{Client, ClientError};
+use mtakit::proto::{EhloInfo, ForwardPath, Reply, ReversePath};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -135,55 +136,27 @@ impl fmt::Display for RelayError {
 
 impl std::error::Error for RelayError {}
 
-/// Runs `step` within [`STEP_TIMEOUT`].
-async fn bounded<T>(step: impl Future<Output = Result<T, RelayError>>) -> Result<T, RelayError> {
-    tokio::time::timeout(STEP_TIMEOUT, step)
-        .await
-        .map_err(|_| RelayError::Timeout)?
-}
-
-/// One SMTP connection to the relay.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn reply(&mut self) -> Result<Reply, RelayError> {
-        bounded(async {
-            loop {
-                match Reply::parse(&self.buf) {
-                    Ok(Some((reply, used))) => {
-                        self.buf.drain(..used);
-                        return Ok(reply);
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Err(RelayError::Protocol(e.to_string())),
-                }
-                let mut chunk = [0u8; 4096];
-                let n = self.stream.read(&mut chunk).await.map_err(RelayError::Io)?;
-                if n == 0 {
-                    return Err(RelayError::Protocol("connection closed".to_owned()));
-                }
-                self.buf.extend_from_slice(&chunk[..n]);
-            }
-        })
-        .await
-    }
-
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), RelayError> {
-        bounded(async { self.stream.write_all(bytes).await.map_err(RelayError::Io) }).await
-    }
-
-    /// Sends `line` and wants a reply of class `class` (2 or 3).
-    async fn command(&mut self, line: &str, class: u16) -> Result<Reply, RelayError> {
-        self.write(format!("{line}\r\n").as_bytes()).await?;
-        let reply = self.reply().await?;
-        if reply.code().get() / 100 != class {
-            return Err(RelayError::Refused(format!("{line}: {}", one_line(&reply))));
+impl From<ClientError> for RelayError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Io(e) => RelayError::Io(e),
+            ClientError::Timeout => RelayError::Timeout,
+            other => RelayError::Protocol(other.to_string()),
         }
-        Ok(reply)
     }
+}
+
+/// Sends `line` and wants a reply of class `class` (2 or 3).
+async fn command(
+    conn: &mut Client<TcpStream>,
+    line: &str,
+    class: u16,
+) -> Result<Reply, RelayError> {
+    let reply = conn.command(line).await?;
+    if reply.code().get() / 100 != class {
+        return Err(RelayError::Refused(format!("{line}: {}", one_line(&reply))));
+    }
+    Ok(reply)
 }
 
 /// A reply as one line, for errors and logs.
@@ -235,53 +208,42 @@ impl Relay {
             .await
             .map_err(|_| RelayError::Protocol("relay closed".to_owned()))?;
         let ascii = content.is_ascii().await.map_err(RelayError::Io)?;
-        let stream = bounded(async {
-            TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .map_err(RelayError::Io)
-        })
-        .await?;
-        let mut conn = Conn {
-            stream,
-            buf: Vec::new(),
-        };
-        let greeting = conn.reply().await?;
+        let stream = tokio::time::timeout(
+            STEP_TIMEOUT,
+            TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| RelayError::Timeout)?
+        .map_err(RelayError::Io)?;
+        let mut conn = Client::new(stream, STEP_TIMEOUT);
+        let greeting = conn.read_reply().await?;
         if greeting.code().get() != 220 {
             return Err(RelayError::Refused(one_line(&greeting)));
         }
         // A server without ESMTP gets HELO, and no parameters.
-        let ehlo = match conn.command(&format!("EHLO {hello}"), 2).await {
-            Ok(reply) => Some(reply),
-            Err(RelayError::Refused(_)) => {
-                conn.command(&format!("HELO {hello}"), 2).await?;
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        let offers = |keyword: &str| {
-            let Some(ehlo) = &ehlo else {
-                return false;
-            };
-            ehlo.text().lines().skip(1).any(|l| {
-                l.split(' ')
-                    .next()
-                    .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
-            })
-        };
+        let ehlo = conn.ehlo(hello).await?;
+        if ehlo.code().get() / 100 != 2 {
+            command(&mut conn, &format!("HELO {hello}"), 2).await?;
+        }
+        // After HELO there is no EHLO information, so no parameters.
+        let offers = |extension: fn(&EhloInfo) -> bool| conn.ehlo_info().is_some_and(extension);
+        let (smtputf8, eight_bit) = (
+            offers(EhloInfo::smtp_utf8),
+            offers(EhloInfo::eight_bit_mime),
+        );
         let mut params = String::new();
         let utf8 = !from.is_ascii() || to.iter().any(|t| !t.is_ascii());
-        if utf8 && offers("SMTPUTF8") {
+        if utf8 && smtputf8 {
             params.push_str(" SMTPUTF8");
         }
-        if !ascii && offers("8BITMIME") {
+        if !ascii && eight_bit {
             params.push_str(" BODY=8BITMIME");
         }
-        conn.command(&format!("MAIL FROM:<{from}>{params}"), 2)
-            .await?;
+        command(&mut conn, &format!("MAIL FROM:<{from}>{params}"), 2).await?;
         for rcpt in to {
-            conn.command(&format!("RCPT TO:<{rcpt}>"), 2).await?;
+            command(&mut conn, &format!("RCPT TO:<{rcpt}>"), 2).await?;
         }
-        conn.command("DATA", 3).await?;
+        command(&mut conn, "DATA", 3).await?;
         // A read error stops here without the final dot: the relay drops
         // the incomplete message when the connection closes.
         let mut reader = content.open().await.map_err(RelayError::Io)?;
@@ -295,12 +257,12 @@ impl Relay {
             }
             out.clear();
             encoder.push(&chunk[..n], &mut out);
-            conn.write(&out).await?;
+            conn.send(&out).await?;
         }
         out.clear();
         encoder.finish(&mut out);
-        conn.write(&out).await?;
-        let done = conn.reply().await?;
+        conn.send(&out).await?;
+        let done = conn.read_reply().await?;
         if done.code().get() / 100 != 2 {
             return Err(RelayError::Refused(format!(
                 "end of data: {}",
@@ -308,7 +270,7 @@ impl Relay {
             )));
         }
         // The message is accepted; a failing QUIT changes nothing.
-        let _ = conn.command("QUIT", 2).await;
+        let _ = conn.command("QUIT").await;
         Ok(one_line(&done))
     }
 }

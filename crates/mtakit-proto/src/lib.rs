@@ -63,11 +63,13 @@ pub mod address;
 pub mod bdat;
 pub mod command;
 pub mod data;
+pub mod ehlo;
 pub mod findings;
 pub mod limits;
 pub mod params;
 pub mod proxy;
 pub mod reply;
+pub mod reply_reader;
 pub mod sasl;
 pub mod session;
 pub mod testing;
@@ -77,10 +79,12 @@ pub use command::{Command, CommandError};
 pub use data::DataStats;
 #[doc(hidden)]
 pub use data::{DataOutcome, DataReceiver};
+pub use ehlo::EhloInfo;
 pub use findings::Finding;
 pub use limits::{Limits, LineEndingPolicy};
 pub use params::{Body, MailParams, Notify, Orcpt, ParamError, RcptParams, Ret};
 pub use reply::{EnhancedCode, Reply, ReplyClass, ReplyCode, ReplyError};
+pub use reply_reader::{ReplyReadError, ReplyReader};
 pub use sasl::{Credentials, Mechanism};
 pub use session::{
     ApiMisuse, AuthIdentity, ConnectionInfo, Envelope, Event, Extensions, Greeting,

@@ -123,6 +123,8 @@
            (`fault::FaultRule`, `fault::Stage`, `fault::Scope`), in the \
            TOML/JSON form of `mtakit serve --faults`; use it with `faults`."
 )]
+//! - Always: [`client::Client`], the async SMTP client the test harness,
+//!   the relay and `mtakit load` share.
 //!
 //! # Stability
 //!
@@ -135,6 +137,7 @@
 
 mod auth;
 mod budget;
+pub mod client;
 pub mod docs;
 mod driver;
 mod error;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mtakit::client::Client;
 use mtakit::proto::{Reply, SessionInfo};
 use mtakit::test_util::ReplyExt;
 use mtakit::tls::TestPki;
@@ -90,53 +91,37 @@ async fn start_with(trusted: &str, pki: Option<&TestPki>, implicit: bool) -> Run
     }
 }
 
-/// A raw client over any stream: sends bytes, reads typed replies.
+/// A raw client over any stream: the library's [`Client`], panicking on
+/// any failure.
 struct Wire<S> {
-    io: S,
-    buf: Vec<u8>,
+    client: Client<S>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     fn new(io: S) -> Self {
         Self {
-            io,
-            buf: Vec::new(),
+            client: Client::new(io, WAIT),
         }
     }
 
     async fn send(&mut self, bytes: &[u8]) {
-        timeout(WAIT, self.io.write_all(bytes))
-            .await
-            .expect("write timed out")
-            .expect("write");
+        self.client.send(bytes).await.expect("write");
     }
 
     async fn reply(&mut self) -> Reply {
-        loop {
-            if let Some((reply, used)) = Reply::parse(&self.buf).expect("well-formed reply") {
-                self.buf.drain(..used);
-                return reply;
-            }
-            let mut chunk = [0u8; 4096];
-            let n = timeout(WAIT, self.io.read(&mut chunk))
-                .await
-                .expect("no reply in time")
-                .expect("read");
-            assert!(n > 0, "closed before a reply; got {:?}", self.buf);
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
+        self.client.read_reply().await.expect("a reply")
     }
 
     async fn command(&mut self, line: &str) -> Reply {
-        self.send(format!("{line}\r\n").as_bytes()).await;
-        self.reply().await
+        self.client.command(line).await.expect("a reply")
     }
 
     /// Reads to the end of the stream (a reset counts as the end) and
-    /// returns everything the server sent.
-    async fn rest(mut self) -> Vec<u8> {
-        let mut out = std::mem::take(&mut self.buf);
-        let _ = timeout(WAIT, self.io.read_to_end(&mut out))
+    /// returns everything the server sent; no reply was read before.
+    async fn rest(self) -> Vec<u8> {
+        assert_eq!(self.client.buffered(), 0);
+        let mut out = Vec::new();
+        let _ = timeout(WAIT, self.client.into_inner().read_to_end(&mut out))
             .await
             .expect("the server did not close the connection");
         out
@@ -262,7 +247,7 @@ async fn v2_local_and_v1_unknown_keep_the_real_peer() {
     let server = start("127.0.0.0/8", None).await;
     for header in [v2(0x20, 0x00, &[]), b"PROXY UNKNOWN\r\n".to_vec()] {
         let mut c = connect(server.addr).await;
-        let real = c.io.local_addr().unwrap();
+        let real = c.client.get_ref().local_addr().unwrap();
         c.send(&header).await;
         c.reply().await.assert_code(220);
         c.send_message("local").await;
@@ -307,7 +292,7 @@ async fn refused(bytes: &[u8], half_close: bool) {
     let mut c = connect(server.addr).await;
     c.send(bytes).await;
     if half_close {
-        c.io.shutdown().await.unwrap();
+        c.client.get_mut().shutdown().await.unwrap();
     }
     let got = c.rest().await;
     assert!(
@@ -373,7 +358,7 @@ async fn v2_with_a_bad_version_is_closed() {
 async fn untrusted_source_gets_proxy_as_an_smtp_command() {
     let server = start("10.0.0.0/8", None).await;
     let mut c = connect(server.addr).await;
-    let real = c.io.local_addr().unwrap();
+    let real = c.client.get_ref().local_addr().unwrap();
     // No header is expected: the greeting comes at once.
     c.reply().await.assert_code(220);
     c.command("PROXY TCP4 192.0.2.10 198.51.100.1 56324 25")
@@ -427,14 +412,18 @@ async fn header_then_starttls_discards_plaintext_pipelined_with_it() {
     c.reply().await.assert_code(220);
     c.reply().await.assert_code(250).assert_line("STARTTLS");
     c.reply().await.assert_code(220);
-    assert!(c.buf.is_empty(), "a reply to the injected command arrived");
-    let connector = tokio_rustls::TlsConnector::from(pki.client_config());
+    assert_eq!(
+        c.client.buffered(),
+        0,
+        "a reply to the injected command arrived"
+    );
     let name = ServerName::try_from("localhost").unwrap();
-    let tls = timeout(WAIT, connector.connect(name, c.io))
+    let client = c
+        .client
+        .upgrade_tls(pki.client_config(), name)
         .await
-        .expect("handshake timed out")
         .expect("handshake (a plaintext reply to MAIL would break it)");
-    let mut c = Wire::new(tls);
+    let mut c = Wire { client };
     // After TLS, the session is fresh: MAIL before EHLO is out of sequence.
     c.command("MAIL FROM:<a@example.com>")
         .await

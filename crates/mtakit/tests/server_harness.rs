@@ -4,24 +4,26 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mtakit::auth_fn;
-use mtakit::test_util::TestServer;
+use mtakit::proto::{Reply, ReplyReader};
+use mtakit::test_util::{ReplyExt, TestServer};
 
 use support::bounded;
 
 /// Socket reads and writes in this file give up after this.
 const IO_WAIT: Duration = Duration::from_secs(10);
 
-/// A blocking line-oriented client for plain `#[test]`s.
+/// A blocking client for plain `#[test]`s, reading replies with the
+/// library's bounded `ReplyReader`.
 struct Blocking {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
+    stream: TcpStream,
+    replies: ReplyReader,
 }
 
 impl Blocking {
@@ -29,29 +31,29 @@ impl Blocking {
         let stream = TcpStream::connect(server.addr()).expect("connect");
         stream.set_read_timeout(Some(IO_WAIT)).expect("timeout");
         stream.set_write_timeout(Some(IO_WAIT)).expect("timeout");
-        let reader = BufReader::new(stream.try_clone().expect("clone"));
         let mut client = Self {
-            writer: stream,
-            reader,
+            stream,
+            replies: ReplyReader::new(),
         };
-        assert!(client.reply().starts_with("220 "));
+        client.reply().assert_code(220);
         client
     }
 
-    /// Reads one whole reply and returns its last line.
-    fn reply(&mut self) -> String {
+    /// Reads one whole reply.
+    fn reply(&mut self) -> Reply {
         loop {
-            let mut line = String::new();
-            let n = self.reader.read_line(&mut line).expect("read a reply line");
-            assert!(n > 0, "connection closed while waiting for a reply");
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return line;
+            if let Some(reply) = self.replies.next_reply().expect("a well-formed reply") {
+                return reply;
             }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read a reply");
+            assert!(n > 0, "connection closed while waiting for a reply");
+            self.replies.feed(&chunk[..n]);
         }
     }
 
-    fn command(&mut self, line: &str) -> String {
-        self.writer
+    fn command(&mut self, line: &str) -> Reply {
+        self.stream
             .write_all(format!("{line}\r\n").as_bytes())
             .expect("write");
         self.reply()
@@ -60,13 +62,13 @@ impl Blocking {
 
 fn send_one(server: &TestServer, subject: &str) {
     let mut c = Blocking::connect(server);
-    assert!(c.command("EHLO client.test").starts_with("250 "));
-    assert!(c.command("MAIL FROM:<a@a.test>").starts_with("250 "));
-    assert!(c.command("RCPT TO:<b@b.test>").starts_with("250 "));
-    assert!(c.command("DATA").starts_with("354 "));
-    let end = c.command(&format!("Subject: {subject}\r\n\r\nbody\r\n."));
-    assert!(end.starts_with("250 "), "{end}");
-    assert!(c.command("QUIT").starts_with("221 "));
+    c.command("EHLO client.test").assert_code(250);
+    c.command("MAIL FROM:<a@a.test>").assert_code(250);
+    c.command("RCPT TO:<b@b.test>").assert_code(250);
+    c.command("DATA").assert_code(354);
+    c.command(&format!("Subject: {subject}\r\n\r\nbody\r\n."))
+        .assert_code(250);
+    c.command("QUIT").assert_code(221);
 }
 
 #[test]

@@ -6,11 +6,12 @@ mod support;
 
 use std::time::Duration;
 
+use mtakit::client::ClientError;
 use mtakit::proto::Reply;
 use mtakit::proto::{MailParams, ReversePath, SessionInfo};
 use mtakit::test_util::ReplyExt;
 use mtakit::{Limits, MemorySink, Message, MessageSink, Policy, Server, Verdict};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -20,35 +21,26 @@ use support::serve_duplex;
 /// a hang fails instead of blocking (virtual time advances to it).
 const GUARD: Duration = Duration::from_secs(3600);
 
-/// The client end of an in-memory connection.
+/// The client end of an in-memory connection: the library's client,
+/// panicking on any failure.
 struct Client {
-    rd: ReadHalf<DuplexStream>,
-    wr: WriteHalf<DuplexStream>,
-    buf: Vec<u8>,
+    inner: mtakit::client::Client<DuplexStream>,
 }
 
 impl Client {
     async fn send(&mut self, bytes: &[u8]) {
-        self.wr.write_all(bytes).await.expect("write");
+        self.inner.send(bytes).await.expect("write");
     }
 
     /// The next reply, or `None` at end of stream.
     async fn next(&mut self) -> Option<Reply> {
-        loop {
-            if let Some((reply, used)) = Reply::parse(&self.buf).expect("well-formed reply") {
-                self.buf.drain(..used);
-                return Some(reply);
+        match self.inner.read_reply().await {
+            Ok(reply) => Some(reply),
+            Err(ClientError::Closed) => {
+                assert_eq!(self.inner.buffered(), 0, "trailing bytes");
+                None
             }
-            let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(GUARD, self.rd.read(&mut chunk))
-                .await
-                .expect("server never answered")
-                .expect("read");
-            if n == 0 {
-                assert!(self.buf.is_empty(), "trailing bytes {:?}", self.buf);
-                return None;
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
+            Err(e) => panic!("no reply: {e}"),
         }
     }
 
@@ -75,15 +67,8 @@ fn start<P: Policy, S: MessageSink>(
         .sink(sink)
         .build();
     let (client, task) = serve_duplex(server, 64 * 1024, "192.0.2.1:4567", "192.0.2.2:25");
-    let (rd, wr) = tokio::io::split(client);
-    (
-        Client {
-            rd,
-            wr,
-            buf: Vec::new(),
-        },
-        task,
-    )
+    let inner = mtakit::client::Client::new(client, GUARD);
+    (Client { inner }, task)
 }
 
 async fn finished(task: JoinHandle<Result<(), mtakit::ConnectionError>>) {
@@ -216,7 +201,7 @@ async fn to_2_slowloris_command_is_cut_off() {
     let (mut c, task) = start(limits(2, 180), mtakit::AcceptAll, MemorySink::new());
     c.reply().await.assert_code(220);
     let start = Instant::now();
-    let (mut rd, mut wr) = (c.rd, c.wr);
+    let (mut rd, mut wr) = tokio::io::split(c.inner.into_inner());
     let trickle = tokio::spawn(async move {
         // One byte every 0.5 s, never a CRLF, for up to a minute.
         for &b in b"MAIL FROM:<a@a.test>".iter().cycle().take(120) {
@@ -252,7 +237,7 @@ async fn to_3_trickled_data_is_cut_off() {
     c.command("RCPT TO:<b@b.test>").await.assert_code(250);
     c.command("DATA").await.assert_code(354);
     let start = Instant::now();
-    let (mut rd, mut wr) = (c.rd, c.wr);
+    let (mut rd, mut wr) = tokio::io::split(c.inner.into_inner());
     let trickle = tokio::spawn(async move {
         // One byte a second for ten minutes, never the terminator.
         for _ in 0..600 {

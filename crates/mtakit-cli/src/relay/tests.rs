@@ -1,4 +1,5 @@
 use super::*;
+use tokio::io::AsyncWriteExt;
 
 #[test]
 fn relay_urls() {
@@ -139,4 +140,26 @@ async fn helo_when_ehlo_is_refused() {
             "QUIT"
         ]
     );
+}
+
+/// A relay that answers with an endless multi-line greeting is cut off at
+/// the client's reply bound: the send fails as a protocol error instead of
+/// buffering the flood.
+#[tokio::test]
+async fn an_endless_reply_from_the_relay_is_cut_off() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        // Stops when the relay client closes the connection.
+        while stream.write_all(b"220-still greeting\r\n").await.is_ok() {}
+    });
+    let relay: Relay = format!("smtp://127.0.0.1:{port}").parse().unwrap();
+    let to = ["b@example.com".to_owned()];
+    let content = Payload::Memory(b"x\r\n".to_vec().into());
+    let result = relay.send("me", "a@example.com", &to, &content).await;
+    match result {
+        Err(RelayError::Protocol(what)) => assert!(what.contains("lines"), "{what}"),
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
 }

@@ -1,13 +1,17 @@
-//! A blocking SMTP client over a plain `TcpStream`, and base64 for AUTH.
+//! A blocking SMTP client over a plain `TcpStream`, reading replies with
+//! the library's bounded `ReplyReader`, and base64 for AUTH.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+
+use mtakit::proto::ReplyReader;
 
 use super::WAIT;
 
 /// A blocking SMTP client over a plain `TcpStream`.
 pub(crate) struct Smtp {
-    reader: BufReader<TcpStream>,
+    reader: TcpStream,
+    replies: ReplyReader,
     /// The socket, for writing and for its addresses.
     pub(crate) writer: TcpStream,
 }
@@ -29,7 +33,8 @@ impl Smtp {
         stream.set_read_timeout(Some(WAIT)).unwrap();
         stream.set_write_timeout(Some(WAIT)).unwrap();
         let mut smtp = Smtp {
-            reader: BufReader::new(stream.try_clone().unwrap()),
+            reader: stream.try_clone().unwrap(),
+            replies: ReplyReader::new(),
             writer: stream,
         };
         let (code, lines) = smtp.reply();
@@ -38,36 +43,32 @@ impl Smtp {
     }
 
     pub(crate) fn reply(&mut self) -> Reply {
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            let n = self.reader.read_line(&mut line).expect("read a reply");
-            assert!(n > 0, "connection closed; lines so far: {lines:?}");
-            let line = line.trim_end_matches(['\r', '\n']);
-            assert!(line.len() >= 3, "short reply line {line:?}");
-            let code: u16 = line[..3].parse().expect("reply code");
-            lines.push(line.get(4..).unwrap_or("").to_owned());
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return (code, lines);
-            }
-        }
+        self.reply_lenient()
+            .expect("a whole, well-formed reply before the connection closed")
     }
 
     /// Like [`reply`](Self::reply), but `None` when the connection closed
-    /// or failed before a whole reply came.
+    /// or failed before a whole, well-formed reply came.
     pub(crate) fn reply_lenient(&mut self) -> Option<Reply> {
-        let mut lines = Vec::new();
         loop {
-            let mut line = String::new();
-            if self.reader.read_line(&mut line).ok()? == 0 {
+            if let Some(reply) = self.replies.next_reply().ok()? {
+                // The lines as sent after the code, enhanced code included.
+                let lines = reply
+                    .lines()
+                    .map(|line| match (reply.enhanced(), line) {
+                        (Some(e), "") => e.to_string(),
+                        (Some(e), line) => format!("{e} {line}"),
+                        (None, line) => line.to_owned(),
+                    })
+                    .collect();
+                return Some((reply.code().get(), lines));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.reader.read(&mut chunk).ok()?;
+            if n == 0 {
                 return None;
             }
-            let line = line.trim_end_matches(['\r', '\n']);
-            let code: u16 = line.get(..3)?.parse().ok()?;
-            lines.push(line.get(4..).unwrap_or("").to_owned());
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Some((code, lines));
-            }
+            self.replies.feed(&chunk[..n]);
         }
     }
 
@@ -100,7 +101,7 @@ impl Smtp {
     /// True once the server closed the connection.
     pub(crate) fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        matches!(self.reader.read_to_end(&mut rest), Ok(0))
+        self.replies.buffered() == 0 && matches!(self.reader.read_to_end(&mut rest), Ok(0))
     }
 }
 

@@ -1,35 +1,29 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mtakit_proto::sasl::encode_base64;
-use mtakit_proto::{EnhancedCode, Reply};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use mtakit_proto::{EhloInfo, EnhancedCode, Reply};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-/// A byte stream the client can speak over: plain TCP or TLS.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
+use crate::client::Client;
+
+/// A byte stream the client can speak over: TCP, TLS, a duplex pipe.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 fn invalid(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
-async fn tls_handshake(
-    stream: Box<dyn Stream>,
-    config: Arc<ClientConfig>,
-    server_name: &str,
-) -> std::io::Result<Box<dyn Stream>> {
-    let name = ServerName::try_from(server_name.to_owned()).map_err(invalid)?;
-    let tls = TlsConnector::from(config).connect(name, stream).await?;
-    Ok(Box::new(tls))
-}
-
 /// A raw SMTP client for tests: it sends exactly what you say and returns
 /// each reply typed, so a test can assert on codes, enhanced codes and
-/// lines.
+/// lines. A thin layer over [`Client`] that speaks `std::io::Result`;
+/// every wait is bounded by [`TestClient::DEFAULT_TIMEOUT`] unless
+/// [`set_timeout`](Self::set_timeout) says otherwise.
 ///
 /// ```
 /// use mtakit::test_util::{ReplyExt, TestClient, TestServer};
@@ -49,14 +43,48 @@ async fn tls_handshake(
 /// assert_eq!(messages[0].data(), b"Subject: hi\r\n\r\n.leading dot\r\n");
 /// # Ok(()) }
 /// ```
+///
+/// Over any stream, such as a [`tokio::io::duplex`] pipe to
+/// [`Server::serve_connection`](crate::Server::serve_connection), which
+/// works with paused time:
+///
+/// ```
+/// use mtakit::proto::ConnectionInfo;
+/// use mtakit::test_util::{ReplyExt, TestClient};
+/// use mtakit::Server;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (io, server_io) = tokio::io::duplex(4096);
+/// let info = ConnectionInfo::new("192.0.2.1:4000".parse().unwrap(), "192.0.2.2:25".parse().unwrap());
+/// tokio::spawn(Server::builder().build().serve_connection(server_io, info));
+/// let mut client = TestClient::new(io).await?;
+/// client.greeting().assert_code(220);
+/// client.quit().await?.assert_code(221);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct TestClient {
-    stream: Box<dyn Stream>,
-    buf: Vec<u8>,
+    client: Client<Box<dyn Stream>>,
     greeting: Reply,
 }
 
 impl TestClient {
+    /// How long each wait (a reply, a write, a handshake) may take
+    /// unless [`set_timeout`](Self::set_timeout) changes it: 60 s.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// Speaks over `io`, any byte stream, and reads the greeting.
+    ///
+    /// # Errors
+    ///
+    /// If the greeting cannot be read.
+    pub async fn new(
+        io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    ) -> std::io::Result<Self> {
+        Self::greet(Box::new(io)).await
+    }
+
     /// Connects and reads the greeting.
     ///
     /// # Errors
@@ -82,18 +110,33 @@ impl TestClient {
     ) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         let _ = stream.set_nodelay(true);
-        let tls = tls_handshake(Box::new(stream), config, server_name).await?;
-        Self::greet(tls).await
+        let plain: Client<Box<dyn Stream>> = Client::new(Box::new(stream), Self::DEFAULT_TIMEOUT);
+        let tls = Self::handshake(plain, config, server_name).await?;
+        Self::greet(Box::new(tls.into_inner())).await
     }
 
     async fn greet(stream: Box<dyn Stream>) -> std::io::Result<Self> {
-        let mut client = Self {
-            stream,
-            buf: Vec::new(),
-            greeting: Reply::new(220, None, "").expect("valid"),
-        };
-        client.greeting = client.read_reply().await?;
-        Ok(client)
+        let mut client = Client::new(stream, Self::DEFAULT_TIMEOUT);
+        let greeting = client.read_reply().await?;
+        Ok(Self { client, greeting })
+    }
+
+    async fn handshake(
+        plain: Client<Box<dyn Stream>>,
+        config: Arc<ClientConfig>,
+        server_name: &str,
+    ) -> std::io::Result<Client<Box<dyn Stream>>> {
+        let name = ServerName::try_from(server_name.to_owned()).map_err(invalid)?;
+        let timeout = plain.timeout();
+        let tls = plain.upgrade_tls(config, name).await?;
+        Ok(Client::new(Box::new(tls.into_inner()), timeout))
+    }
+
+    /// Changes the bound on each wait (the default is
+    /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)). With paused time, set
+    /// it above any delay the server under test takes.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.client.set_timeout(timeout);
     }
 
     /// Sends STARTTLS; on `220`, discards anything else buffered (so a
@@ -127,9 +170,9 @@ impl TestClient {
         config: Arc<ClientConfig>,
         server_name: &str,
     ) -> std::io::Result<()> {
-        self.buf.clear();
-        let plain = std::mem::replace(&mut self.stream, Box::new(Closed));
-        self.stream = tls_handshake(plain, config, server_name).await?;
+        let timeout = self.client.timeout();
+        let plain = std::mem::replace(&mut self.client, Client::new(Box::new(Closed), timeout));
+        self.client = Self::handshake(plain, config, server_name).await?;
         Ok(())
     }
 
@@ -138,40 +181,28 @@ impl TestClient {
         &self.greeting
     }
 
+    /// What the last accepted EHLO said: the server's name and extensions.
+    pub fn ehlo_info(&self) -> Option<&EhloInfo> {
+        self.client.ehlo_info()
+    }
+
     /// Sends raw bytes without reading anything.
     ///
     /// # Errors
     ///
     /// If writing fails.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes).await
+        Ok(self.client.send(bytes).await?)
     }
 
     /// Reads one complete reply.
     ///
     /// # Errors
     ///
-    /// If the connection closes first, or the reply is malformed.
+    /// If the connection closes first, or the reply is malformed or
+    /// beyond the reader's bounds.
     pub async fn read_reply(&mut self) -> std::io::Result<Reply> {
-        loop {
-            match Reply::parse(&self.buf) {
-                Ok(Some((reply, used))) => {
-                    self.buf.drain(..used);
-                    return Ok(reply);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
-            }
-            let mut chunk = [0u8; 4096];
-            let n = self.stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "server closed the connection",
-                ));
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
+        Ok(self.client.read_reply().await?)
     }
 
     /// Reads `n` replies (for pipelined commands).
@@ -194,16 +225,7 @@ impl TestClient {
     ///
     /// If reading fails other than by EOF.
     pub async fn is_closed(&mut self) -> std::io::Result<bool> {
-        let mut chunk = [0u8; 64];
-        match self.stream.read(&mut chunk).await {
-            Ok(0) => Ok(true),
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(false)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(true),
-            Err(e) => Err(e),
-        }
+        Ok(self.client.is_closed().await?)
     }
 
     /// Sends one line (CRLF added) and reads its reply.
@@ -212,8 +234,7 @@ impl TestClient {
     ///
     /// As [`read_reply`](Self::read_reply).
     pub async fn command(&mut self, line: &str) -> std::io::Result<Reply> {
-        self.send_raw(format!("{line}\r\n").as_bytes()).await?;
-        self.read_reply().await
+        Ok(self.client.command(line).await?)
     }
 
     /// `EHLO name`.
@@ -222,7 +243,7 @@ impl TestClient {
     ///
     /// As [`read_reply`](Self::read_reply).
     pub async fn ehlo(&mut self, name: &str) -> std::io::Result<Reply> {
-        self.command(&format!("EHLO {name}")).await
+        Ok(self.client.ehlo(name).await?)
     }
 
     /// `HELO name`.
@@ -261,13 +282,16 @@ impl TestClient {
     ///
     /// As [`read_reply`](Self::read_reply).
     pub async fn data(&mut self, content: &[u8]) -> std::io::Result<Reply> {
-        let reply = self.command("DATA").await?;
-        if reply.code().get() != 354 {
-            return Ok(reply);
-        }
-        self.send_raw(&mtakit_proto::data::dot_stuff(content))
-            .await?;
-        self.read_reply().await
+        Ok(self.client.data(content).await?)
+    }
+
+    /// `BDAT n` (`BDAT n LAST` when `last`) with `chunk`, and its reply.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_reply`](Self::read_reply).
+    pub async fn bdat(&mut self, chunk: &[u8], last: bool) -> std::io::Result<Reply> {
+        Ok(self.client.bdat(chunk, last).await?)
     }
 
     /// `AUTH PLAIN` with an initial response.

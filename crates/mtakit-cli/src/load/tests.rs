@@ -7,6 +7,11 @@ use mtakit::{MemorySink, Server};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use mtakit::client::Client;
+use mtakit::proto::EhloInfo;
+use tokio::io::AsyncWriteExt;
+
+use super::report::percentile;
 use super::*;
 
 #[derive(Parser, Debug)]
@@ -102,7 +107,7 @@ fn server_names_come_from_the_address() {
 #[tokio::test]
 async fn replies_are_read_whole_across_reads_and_in_batches() {
     let (client, mut server) = tokio::io::duplex(64);
-    let mut conn = Conn::new(Stream::Memory(client), Duration::from_secs(5));
+    let mut conn = Client::new(client, Duration::from_secs(5));
     let feed = tokio::spawn(async move {
         // A multi-line reply cut mid-line, then three replies at once.
         server
@@ -117,14 +122,15 @@ async fn replies_are_read_whole_across_reads_and_in_batches() {
         // Junk without a line end; the write fails once `conn` is gone.
         let _ = server.write_all(&[b'x'; 5000]).await;
     });
-    let ehlo = conn.reply().await.ok().unwrap();
-    assert!(advertises(&ehlo, "pipelining"));
-    assert!(!advertises(&ehlo, "STARTTLS"));
-    assert_eq!(conn.reply().await.ok().unwrap().code().get(), 250);
-    assert_eq!(conn.reply().await.ok().unwrap().code().get(), 250);
-    assert_eq!(conn.reply().await.ok().unwrap().code().get(), 354);
-    let junk = conn.reply().await;
-    assert!(matches!(junk, Err(e) if e.kind == "malformed reply"));
+    let ehlo = conn.read_reply().await.unwrap();
+    let ehlo = EhloInfo::from_reply(&ehlo).unwrap();
+    assert!(ehlo.pipelining());
+    assert!(!ehlo.starttls());
+    assert_eq!(conn.read_reply().await.unwrap().code().get(), 250);
+    assert_eq!(conn.read_reply().await.unwrap().code().get(), 250);
+    assert_eq!(conn.read_reply().await.unwrap().code().get(), 354);
+    let junk = conn.read_reply().await.map_err(session::SessionError::from);
+    assert!(matches!(junk, Err(e) if e.kind == "reply too long"));
     drop(conn);
     feed.await.unwrap();
 }
