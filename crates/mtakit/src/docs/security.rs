@@ -22,7 +22,8 @@
 //! |---|---|---|
 //! | Plaintext pipelined after STARTTLS runs inside TLS | Discarded before the handshake | `tls::pipelined_plaintext_after_starttls_is_discarded`, `proto: session_security::tls1_tls3_pipelined_plaintext_after_starttls_is_discarded` |
 //! | State learned before TLS (EHLO, AUTH, transaction) survives it | The session resets; EHLO is needed again; STARTTLS is not offered again | `tls::session_resets_after_tls`, `proto: session_security::auth9_identity_is_cleared_by_starttls` |
-//! | A reply injected before TLS is read by the test client inside it | `test_util::TestClient` clears its buffer at the switch | `tls::test_client_drops_replies_injected_before_tls` |
+//! | A reply injected before TLS is read by the test client inside it | [`Client::upgrade_tls`](crate::client::Client::upgrade_tls) (under `test_util::TestClient`) drops its buffer at the switch; `mtakit load` refuses such a server | `tls::test_client_drops_replies_injected_before_tls` |
+//! | A server sending an endless reply makes a client buffer without end | [`ReplyReader`](crate::proto::ReplyReader) caps lines at 2,048 octets and replies at 64 lines | `proto: reply_reader::tests::memory_held_stays_within_one_reply`, `client::tests::an_endless_reply_is_cut_off_at_the_bound`, the CLI's `relay::tests::an_endless_reply_from_the_relay_is_cut_off`, fuzz `reply_reader` |
 //! | A client stalls the handshake | Cut off at the command timeout | `tls::handshake_stall_times_out` |
 //! | Garbage instead of a ClientHello | That connection closes; the server goes on | `tls::garbage_handshake_closes_cleanly` |
 //!
