@@ -2,7 +2,6 @@
 //! `wait_for_messages` failing with a helpful panic, and interop with
 //! Python's smtplib against the blocking server.
 
-mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,7 +13,7 @@ use mtakit::auth_fn;
 use mtakit::proto::{Reply, ReplyReader};
 use mtakit::test_util::{ReplyExt, TestServer};
 
-use support::bounded;
+use crate::support::bounded;
 
 /// Socket reads and writes in this file give up after this.
 const IO_WAIT: Duration = Duration::from_secs(10);

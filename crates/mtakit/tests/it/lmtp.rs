@@ -3,7 +3,6 @@
 //! or `BDAT ... LAST`) gets one reply per accepted recipient, in envelope
 //! order, from `MessageSink::deliver_each`.
 
-mod support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
-use support::{cmd, codes, connect_greeted, replies, reply, send, serve_tcp};
+use crate::support::{cmd, codes, connect_greeted, replies, reply, send, serve_tcp};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);

@@ -1,14 +1,13 @@
 //! AUTH over TCP with `TestClient` (security.md §7): PLAIN and LOGIN
 //! against an `auth_fn` authenticator, and the plaintext default.
 
-mod support;
 
 use std::time::Duration;
 
 use mtakit::auth_fn;
 use mtakit::test_util::{ReplyExt, TestServer};
 
-use support::{bounded, connect};
+use crate::support::{bounded, connect};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

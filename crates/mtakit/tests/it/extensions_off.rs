@@ -2,7 +2,6 @@
 //! does not list it, and its command or parameter is refused, so that a
 //! client's fallback paths can be tested.
 
-mod support;
 
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use mtakit::proto::{Extensions, Reply};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use tokio::time::timeout;
 
-use support::{cmd, connect_greeted, replies};
+use crate::support::{cmd, connect_greeted, replies};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);

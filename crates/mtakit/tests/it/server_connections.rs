@@ -1,7 +1,6 @@
 //! The accept loop over TCP: connection caps and graceful shutdown of
 //! `Server::serve`.
 
-mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use mtakit::{Limits, MemorySink, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use support::{bounded, closed, connect, serve_tcp};
+use crate::support::{bounded, closed, connect, serve_tcp};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

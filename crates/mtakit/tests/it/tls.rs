@@ -2,7 +2,6 @@
 //! verifying the test CA, the CVE-2011-0411 injection defence, the session
 //! reset, AUTH only under TLS, and the client-testing scenarios.
 
-mod support;
 
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use mtakit::{Server, UserTable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
-use support::serve_duplex;
+use crate::support::serve_duplex;
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -3,7 +3,6 @@
 //! `tokio::io::duplex` for a trusted 127.0.0.1 peer, so virtual time is the
 //! only clock involved.
 
-mod support;
 
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use mtakit::{Limits, MemorySink, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
-use support::serve_duplex;
+use crate::support::serve_duplex;
 
 /// One session over a duplex pipe from a trusted 127.0.0.1 peer, with a
 /// 30 s command timeout.

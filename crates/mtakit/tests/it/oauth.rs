@@ -2,7 +2,6 @@
 //! responses, `334` continuations, the error challenge before `535`, the
 //! identity on the message, garbage, and AUTH refused over plaintext.
 
-mod support;
 
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use mtakit::proto::{Mechanism, Reply};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use tokio::time::timeout;
 
-use support::{cmd, connect_greeted};
+use crate::support::{cmd, connect_greeted};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);

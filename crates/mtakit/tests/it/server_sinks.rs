@@ -2,7 +2,6 @@
 //! sink. A message is either acknowledged with 250 after it was stored, or
 //! not acknowledged (DESIGN.md principle 5).
 
-mod support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,7 +15,7 @@ use mtakit::{MaildirSink, MemorySink, Message, MessageSink, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use support::{bounded, connect_greeted, serve_tcp};
+use crate::support::{bounded, connect_greeted, serve_tcp};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

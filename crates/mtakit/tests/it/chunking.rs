@@ -3,7 +3,6 @@
 //! bodies, sizes that lie, the size limit while chunks stream in, and BDAT
 //! and DATA in one transaction.
 
-mod support;
 
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use support::{cmd, codes, connect_greeted, replies, send};
+use crate::support::{cmd, codes, connect_greeted, replies, send};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);

@@ -2,7 +2,6 @@
 //! whatever the write boundaries, replies come in order and the message is
 //! the same.
 
-mod support;
 
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use mtakit::Limits;
 use mtakit::proto::Reply;
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 
-use support::{bounded, closed, codes, connect, connect_greeted, replies};
+use crate::support::{bounded, closed, codes, connect, connect_greeted, replies};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

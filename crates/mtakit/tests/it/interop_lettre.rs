@@ -1,7 +1,6 @@
 //! Interoperability with a real SMTP client: lettre's async transport and
 //! its lower-level connection, against `TestServer` over TCP.
 
-mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +17,7 @@ use mtakit::proto::{Body, ForwardPath, RcptParams, SessionInfo};
 use mtakit::test_util::TestServer;
 use mtakit::{Policy, UserTable, Verdict};
 
-use support::bounded;
+use crate::support::bounded;
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

@@ -1,7 +1,6 @@
 //! Deterministic fault plans: once, after, times, probability, delays,
 //! disconnects (also right after the 354) and a slow drip of reply bytes.
 
-mod support;
 
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{MemorySink, Policy, Server, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use support::{cmd, connect_greeted, replies, send, serve_duplex, serve_tcp};
+use crate::support::{cmd, connect_greeted, replies, send, serve_duplex, serve_tcp};
 
 /// Every network wait in the LMTP tests is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);

@@ -1,14 +1,13 @@
 //! Input limits and NUL handling of `reference/security.md` over real TCP:
 //! NUL-2, LIM-3, LIM-11 and LIM-12.
 
-mod support;
 
 use std::time::Duration;
 
 use mtakit::Limits;
 use mtakit::test_util::{ReplyExt, TestServer};
 
-use support::{bounded, connect, open_data, read_reply};
+use crate::support::{bounded, connect, open_data, read_reply};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

@@ -2,7 +2,6 @@
 //! through `Server::serve_connection` over `tokio::io::duplex`, so virtual
 //! time is the only clock involved.
 
-mod support;
 
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use support::serve_duplex;
+use crate::support::serve_duplex;
 
 /// A guard on every wait: far longer than any timeout under test, so that
 /// a hang fails instead of blocking (virtual time advances to it).

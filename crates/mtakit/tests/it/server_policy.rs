@@ -1,7 +1,6 @@
 //! Policy hooks over TCP: every hook's verdict reaches
 //! the client as the right reply, and a refused stage stores nothing.
 
-mod support;
 
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use mtakit::proto::{
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{Message, Policy, Verdict};
 
-use support::{bounded, closed, connect, reply};
+use crate::support::{bounded, closed, connect, reply};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);

@@ -1,7 +1,6 @@
 //! The server's memory budgets around the protocol core: replies a client
 //! never reads, and message content in flight over all sessions.
 
-mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +15,7 @@ use std::task::{Context, Poll};
 use mtakit::proto::ConnectionInfo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use support::{codes, connect_greeted, envelope, replies, send, serve_tcp};
+use crate::support::{codes, connect_greeted, envelope, replies, send, serve_tcp};
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -1,7 +1,6 @@
 //! SMTP smuggling cases of `reference/security.md` §1 over real TCP:
 //! SMUG-1/2/3/4/6/7 (NUL and size limits are in `input_limits.rs`).
 
-mod support;
 
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use mtakit::Limits;
 use mtakit::proto::{LineEndingPolicy, Reply};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 
-use support::{bounded, connect, open_data, read_reply};
+use crate::support::{bounded, connect, open_data, read_reply};
 
 /// Every network wait in this file is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
