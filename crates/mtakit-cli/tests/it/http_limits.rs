@@ -1,13 +1,12 @@
 //! The HTTP listener's bounds, seen from outside: half-sent requests
 //! cannot take the descriptors SMTP and the Maildir need.
 
-mod support;
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{Daemon, Smtp, TempDir, files_in};
+use crate::support::{Daemon, Smtp, TempDir, files_in};
 
 /// Open descriptors of process `pid`.
 fn open_fds(pid: u32) -> usize {

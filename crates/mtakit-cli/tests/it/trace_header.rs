@@ -2,9 +2,8 @@
 //! memory store and in a Maildir, while `/raw` still gives the bytes
 //! exactly as received.
 
-mod support;
 
-use support::{Daemon, Smtp, TempDir, get};
+use crate::support::{Daemon, Smtp, TempDir, get};
 
 const CONTENT: &str = "Subject: traced\r\n\r\nhello\r\n";
 

@@ -4,13 +4,12 @@
 //! Every wait is bounded, and a child still running at its deadline is
 //! killed.
 
-mod support;
 
 use std::io::Read;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use support::{Daemon, mtakit, wait_child};
+use crate::support::{Daemon, mtakit, wait_child};
 
 /// The longest a load run may take here.
 const LIMIT: Duration = Duration::from_secs(60);

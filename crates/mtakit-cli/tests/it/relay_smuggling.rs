@@ -8,14 +8,13 @@
 //! command. Each smuggling shape must arrive there as exactly one message
 //! with CRLF line endings only and a single `<CRLF>.<CRLF>`.
 
-mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
 
-use support::{Daemon, Smtp, TempDir, WAIT, files_in, get, request};
+use crate::support::{Daemon, Smtp, TempDir, WAIT, files_in, get, request};
 
 /// What the recording next hop saw on one connection.
 #[derive(Debug, Default)]
@@ -209,7 +208,7 @@ Delivered-To: x@evil.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;spy@evil.examp
 Delivered-To: y@evil.example>\rRCPT TO:<z@evil.example\r\n\
 Subject: hostile\r\n\r\nbody\r\n";
 
-fn release_own(daemon: &Daemon, id: &str) -> support::Response {
+fn release_own(daemon: &Daemon, id: &str) -> crate::support::Response {
     request(
         daemon.http(),
         "POST",

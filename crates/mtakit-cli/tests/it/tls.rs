@@ -3,11 +3,10 @@
 //! and ssl modules, which verify the certificate chain against the printed
 //! test CA for real.
 
-mod support;
 
 use std::path::PathBuf;
 
-use support::{Daemon, Smtp, TempDir, have_python, python, run_to_exit};
+use crate::support::{Daemon, Smtp, TempDir, have_python, python, run_to_exit};
 
 const END: &str = "------------ END MESSAGE ------------";
 

@@ -1,11 +1,10 @@
 //! Fault rules set over `PUT /api/faults` and from `--faults FILE`, as an
 //! SMTP client sees them: once, `after`, `times`, delays and disconnects.
 
-mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Daemon, Smtp, TempDir, delete, get, put_json, run_to_exit};
+use crate::support::{Daemon, Smtp, TempDir, delete, get, put_json, run_to_exit};
 
 fn hello(daemon: &Daemon) -> Smtp {
     let mut smtp = Smtp::connect(daemon.addr);
@@ -131,7 +130,7 @@ fn a_connect_rule_disconnects() {
         r#"{"rules": [{"stage": "connect", "reply": "554 5.7.1 Go away", "times": 1}]}"#,
     );
     let mut stream = std::net::TcpStream::connect(daemon.addr).unwrap();
-    stream.set_read_timeout(Some(support::WAIT)).unwrap();
+    stream.set_read_timeout(Some(crate::support::WAIT)).unwrap();
     let mut greeting = String::new();
     std::io::Read::read_to_string(&mut stream, &mut greeting).unwrap();
     assert!(greeting.starts_with("554"), "{greeting:?}");

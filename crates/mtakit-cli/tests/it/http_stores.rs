@@ -1,9 +1,8 @@
 //! Where the API finds messages: the bounded memory store
 //! (`--store-limit`, `--store-bytes`), a Maildir (`--maildir`), and nothing (`--discard`).
 
-mod support;
 
-use support::{Daemon, Smtp, TempDir, delete, files_in, get, send_one};
+use crate::support::{Daemon, Smtp, TempDir, delete, files_in, get, send_one};
 
 fn send(daemon: &Daemon, to: &[&str], subject: &str) -> String {
     let content = format!("Subject: {subject}\r\n\r\nbody of {subject}\r\n");
@@ -134,9 +133,9 @@ fn discard_keeps_nothing() {
 
 #[test]
 fn store_limit_needs_the_memory_store() {
-    let (status, stderr) = support::run_to_exit(&["serve", "--discard", "--store-limit", "3"]);
+    let (status, stderr) = crate::support::run_to_exit(&["serve", "--discard", "--store-limit", "3"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
-    let (status, _) = support::run_to_exit(&["serve", "--store-limit", "0"]);
+    let (status, _) = crate::support::run_to_exit(&["serve", "--store-limit", "0"]);
     assert_eq!(status.code(), Some(2));
 }
 

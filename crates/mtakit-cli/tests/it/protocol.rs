@@ -2,9 +2,8 @@
 //! `--disable`, `--line-endings`, OAuth mechanisms for `--auth`, and the
 //! limit flags with their usage errors and RFC warnings.
 
-mod support;
 
-use support::{Daemon, Smtp, base64, have_python, python, run_to_exit};
+use crate::support::{Daemon, Smtp, base64, have_python, python, run_to_exit};
 
 const END: &str = "------------ END MESSAGE ------------";
 

@@ -5,11 +5,10 @@
 //! Each message carries a unique token in its Subject, so the stored files
 //! can be matched with the clients' replies.
 
-mod support;
 
 use std::collections::BTreeSet;
 
-use support::{Daemon, Smtp, TempDir, files_in};
+use crate::support::{Daemon, Smtp, TempDir, files_in};
 
 /// Clients in all.
 const CLIENTS: usize = 50;

@@ -9,14 +9,13 @@
 //! needs Debian's `postfix` package; `.ci/run` installs it. Elsewhere,
 //! without root or Postfix, it is skipped (under `CI` it fails instead).
 
-mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Daemon, TempDir};
+use crate::support::{Daemon, TempDir};
 
 const POSTFIX: &str = "/usr/sbin/postfix";
 const SENDMAIL: &str = "/usr/sbin/sendmail";

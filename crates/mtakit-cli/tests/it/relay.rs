@@ -2,11 +2,10 @@
 //! server, and `POST /api/messages/{id}/release` sends a stored one again.
 //! The "real server" here is a second `mtakit serve`.
 
-mod support;
 
 use std::net::{SocketAddr, TcpListener};
 
-use support::{Daemon, get, request, run_to_exit, send_one};
+use crate::support::{Daemon, get, request, run_to_exit, send_one};
 
 /// Sends one message over SMTP and checks the 250.
 fn send(daemon: &Daemon, from: &str, to: &[&str], content: &str) {
@@ -33,7 +32,7 @@ fn raw(daemon: &Daemon, id: &serde_json::Value) -> Vec<u8> {
     raw.body
 }
 
-fn release(http: SocketAddr, id: &str, body: &str) -> support::Response {
+fn release(http: SocketAddr, id: &str, body: &str) -> crate::support::Response {
     request(
         http,
         "POST",
@@ -151,7 +150,7 @@ fn a_refusing_relay_is_reported_with_its_reply() {
     // The target refuses every recipient through a fault rule.
     let target = Daemon::start(&["--quiet"]);
     let rules = r#"{"rules": [{"stage": "rcpt", "reply": "550 5.1.1 No such user"}]}"#;
-    let put = support::put_json(target.http(), "/api/faults", rules);
+    let put = crate::support::put_json(target.http(), "/api/faults", rules);
     assert_eq!(put.status, 200, "{}", put.text());
     let source = Daemon::start(&["--quiet", "--relay", &format!("smtp://{}", target.addr)]);
     send(&source, "alice@example.com", &["bob@example.com"], CONTENT);

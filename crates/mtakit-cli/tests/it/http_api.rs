@@ -2,11 +2,10 @@
 //! detail of a message, raw bytes, the HTML body, attachments, deleting,
 //! the UI pages, and bad requests.
 
-mod support;
 
 use std::net::SocketAddr;
 
-use support::{Daemon, base64, delete, get, put_json, request, send_one};
+use crate::support::{Daemon, base64, delete, get, put_json, request, send_one};
 
 /// Sends one message over SMTP and checks the 250.
 fn send(daemon: &Daemon, from: &str, to: &[&str], content: &str) {
@@ -348,7 +347,7 @@ fn ui_pages_have_a_strict_policy() {
 fn http_listens_on_loopback_by_default() {
     // The default is 127.0.0.1:8025; another server may hold that port, in
     // which case the error names the address instead.
-    let mut child = support::mtakit()
+    let mut child = crate::support::mtakit()
         .args(["serve", "--listen", "127.0.0.1:0", "--quiet"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -368,7 +367,7 @@ fn http_listens_on_loopback_by_default() {
         }
     });
     let mut seen = String::new();
-    while let Ok(line) = rx.recv_timeout(support::WAIT) {
+    while let Ok(line) = rx.recv_timeout(crate::support::WAIT) {
         seen.push_str(&line);
         seen.push('\n');
         if line.contains("listening on") || line.contains("cannot listen") {

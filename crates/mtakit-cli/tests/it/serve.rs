@@ -4,14 +4,13 @@
 //! Every wait is bounded: output is polled with short intervals up to a
 //! deadline, and a child process is killed when its test fails.
 
-mod support;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{
+use crate::support::{
     Daemon, Smtp, TempDir, WAIT, base64, files_in, mtakit, plain_token, run_to_exit, wait_child,
 };
 

@@ -1,12 +1,11 @@
 //! Waiting without polling: `/api/wait`, the SSE stream, session
 //! transcripts, `--events` lines, `--port-file` and `--no-http`.
 
-mod support;
 
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Daemon, Smtp, Sse, TempDir, WAIT, get, send_one};
+use crate::support::{Daemon, Smtp, Sse, TempDir, WAIT, get, send_one};
 
 fn send(daemon: &Daemon, to: &str, subject: &str) {
     let content = format!("Subject: {subject}\r\n\r\nbody\r\n");
@@ -87,12 +86,12 @@ fn sse_streams_messages_sessions_and_deletes() {
     assert!(session["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
 
     assert_eq!(
-        support::delete(http, &format!("/api/messages/{id}")).status,
+        crate::support::delete(http, &format!("/api/messages/{id}")).status,
         204
     );
     let deleted = events.next("deleted", WAIT).expect("a deleted event");
     assert_eq!(deleted["id"], id.as_str());
-    assert_eq!(support::delete(http, "/api/messages").status, 204);
+    assert_eq!(crate::support::delete(http, "/api/messages").status, 204);
     let all = events.next("deleted", WAIT).expect("a deleted event");
     assert_eq!(all["id"], serde_json::Value::Null);
 }
