@@ -2,7 +2,6 @@
 //! detail of a message, raw bytes, the HTML body, attachments, deleting,
 //! the UI pages, and bad requests.
 
-
 use std::net::SocketAddr;
 
 use crate::support::{Daemon, base64, delete, get, put_json, request, send_one};

@@ -1,7 +1,6 @@
 //! Fault rules set over `PUT /api/faults` and from `--faults FILE`, as an
 //! SMTP client sees them: once, `after`, `times`, delays and disconnects.
 
-
 use std::time::{Duration, Instant};
 
 use crate::support::{Daemon, Smtp, TempDir, delete, get, put_json, run_to_exit};

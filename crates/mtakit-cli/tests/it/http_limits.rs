@@ -1,7 +1,6 @@
 //! The HTTP listener's bounds, seen from outside: half-sent requests
 //! cannot take the descriptors SMTP and the Maildir need.
 
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -1,7 +1,6 @@
 //! Waiting without polling: `/api/wait`, the SSE stream, session
 //! transcripts, `--events` lines, `--port-file` and `--no-http`.
 
-
 use std::thread;
 use std::time::{Duration, Instant};
 

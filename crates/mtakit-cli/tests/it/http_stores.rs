@@ -1,7 +1,6 @@
 //! Where the API finds messages: the bounded memory store
 //! (`--store-limit`, `--store-bytes`), a Maildir (`--maildir`), and nothing (`--discard`).
 
-
 use crate::support::{Daemon, Smtp, TempDir, delete, files_in, get, send_one};
 
 fn send(daemon: &Daemon, to: &[&str], subject: &str) -> String {
@@ -133,7 +132,8 @@ fn discard_keeps_nothing() {
 
 #[test]
 fn store_limit_needs_the_memory_store() {
-    let (status, stderr) = crate::support::run_to_exit(&["serve", "--discard", "--store-limit", "3"]);
+    let (status, stderr) =
+        crate::support::run_to_exit(&["serve", "--discard", "--store-limit", "3"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     let (status, _) = crate::support::run_to_exit(&["serve", "--store-limit", "0"]);
     assert_eq!(status.code(), Some(2));

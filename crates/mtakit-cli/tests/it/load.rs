@@ -4,7 +4,6 @@
 //! Every wait is bounded, and a child still running at its deadline is
 //! killed.
 
-
 use std::io::Read;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;

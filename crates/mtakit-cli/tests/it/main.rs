@@ -15,6 +15,6 @@ mod relay;
 mod relay_smuggling;
 mod serve;
 mod shutdown;
+mod support;
 mod tls;
 mod trace_header;
-mod support;

@@ -9,7 +9,6 @@
 //! needs Debian's `postfix` package; `.ci/run` installs it. Elsewhere,
 //! without root or Postfix, it is skipped (under `CI` it fails instead).
 
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

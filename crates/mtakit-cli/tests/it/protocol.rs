@@ -2,7 +2,6 @@
 //! `--disable`, `--line-endings`, OAuth mechanisms for `--auth`, and the
 //! limit flags with their usage errors and RFC warnings.
 
-
 use crate::support::{Daemon, Smtp, base64, have_python, python, run_to_exit};
 
 const END: &str = "------------ END MESSAGE ------------";

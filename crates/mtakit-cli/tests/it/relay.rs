@@ -2,7 +2,6 @@
 //! server, and `POST /api/messages/{id}/release` sends a stored one again.
 //! The "real server" here is a second `mtakit serve`.
 
-
 use std::net::{SocketAddr, TcpListener};
 
 use crate::support::{Daemon, get, request, run_to_exit, send_one};

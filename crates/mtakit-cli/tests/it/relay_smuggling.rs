@@ -8,7 +8,6 @@
 //! command. Each smuggling shape must arrive there as exactly one message
 //! with CRLF line endings only and a single `<CRLF>.<CRLF>`.
 
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;

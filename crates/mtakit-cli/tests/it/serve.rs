@@ -4,7 +4,6 @@
 //! Every wait is bounded: output is polled with short intervals up to a
 //! deadline, and a child process is killed when its test fails.
 
-
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};

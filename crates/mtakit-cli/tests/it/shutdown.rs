@@ -5,7 +5,6 @@
 //! Each message carries a unique token in its Subject, so the stored files
 //! can be matched with the clients' replies.
 
-
 use std::collections::BTreeSet;
 
 use crate::support::{Daemon, Smtp, TempDir, files_in};

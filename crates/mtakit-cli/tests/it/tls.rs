@@ -3,7 +3,6 @@
 //! and ssl modules, which verify the certificate chain against the printed
 //! test CA for real.
 
-
 use std::path::PathBuf;
 
 use crate::support::{Daemon, Smtp, TempDir, have_python, python, run_to_exit};

@@ -2,7 +2,6 @@
 //! memory store and in a Maildir, while `/raw` still gives the bytes
 //! exactly as received.
 
-
 use crate::support::{Daemon, Smtp, TempDir, get};
 
 const CONTENT: &str = "Subject: traced\r\n\r\nhello\r\n";

@@ -1,7 +1,6 @@
 //! The server's memory budgets around the protocol core: replies a client
 //! never reads, and message content in flight over all sessions.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

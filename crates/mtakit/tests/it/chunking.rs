@@ -3,7 +3,6 @@
 //! bodies, sizes that lie, the size limit while chunks stream in, and BDAT
 //! and DATA in one transaction.
 
-
 use std::time::Duration;
 
 use mtakit::Limits;

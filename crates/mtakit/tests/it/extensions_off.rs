@@ -2,7 +2,6 @@
 //! does not list it, and its command or parameter is refused, so that a
 //! client's fallback paths can be tested.
 
-
 use std::time::Duration;
 
 use mtakit::UserTable;

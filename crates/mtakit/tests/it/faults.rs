@@ -1,7 +1,6 @@
 //! Deterministic fault plans: once, after, times, probability, delays,
 //! disconnects (also right after the 354) and a slow drip of reply bytes.
 
-
 use std::time::Duration;
 
 use mtakit::fault::{Action, FaultError, FaultPlan, FaultRule, Scope, Stage};

@@ -1,7 +1,6 @@
 //! Input limits and NUL handling of `reference/security.md` over real TCP:
 //! NUL-2, LIM-3, LIM-11 and LIM-12.
 
-
 use std::time::Duration;
 
 use mtakit::Limits;

@@ -1,7 +1,6 @@
 //! Interoperability with a real SMTP client: lettre's async transport and
 //! its lower-level connection, against `TestServer` over TCP.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

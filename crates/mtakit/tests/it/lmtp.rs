@@ -3,7 +3,6 @@
 //! or `BDAT ... LAST`) gets one reply per accepted recipient, in envelope
 //! order, from `MessageSink::deliver_each`.
 
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -22,6 +22,6 @@ mod server_sinks;
 mod server_timeouts;
 mod smuggling;
 mod soak;
+mod support;
 mod tls;
 mod transcripts;
-mod support;

@@ -2,7 +2,6 @@
 //! responses, `334` continuations, the error challenge before `535`, the
 //! identity on the message, garbage, and AUTH refused over plaintext.
 
-
 use std::time::Duration;
 
 use base64::Engine;

@@ -2,7 +2,6 @@
 //! whatever the write boundaries, replies come in order and the message is
 //! the same.
 
-
 use std::time::Duration;
 
 use mtakit::Limits;

@@ -3,7 +3,6 @@
 //! `tokio::io::duplex` for a trusted 127.0.0.1 peer, so virtual time is the
 //! only clock involved.
 
-
 use std::time::Duration;
 
 use mtakit::proto::Reply;

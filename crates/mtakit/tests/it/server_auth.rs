@@ -1,7 +1,6 @@
 //! AUTH over TCP with `TestClient` (security.md §7): PLAIN and LOGIN
 //! against an `auth_fn` authenticator, and the plaintext default.
 
-
 use std::time::Duration;
 
 use mtakit::auth_fn;

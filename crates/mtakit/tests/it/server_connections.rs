@@ -1,7 +1,6 @@
 //! The accept loop over TCP: connection caps and graceful shutdown of
 //! `Server::serve`.
 
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

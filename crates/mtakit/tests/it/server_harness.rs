@@ -2,7 +2,6 @@
 //! `wait_for_messages` failing with a helpful panic, and interop with
 //! Python's smtplib against the blocking server.
 
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};

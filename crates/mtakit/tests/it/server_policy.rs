@@ -1,7 +1,6 @@
 //! Policy hooks over TCP: every hook's verdict reaches
 //! the client as the right reply, and a refused stage stores nothing.
 
-
 use std::time::Duration;
 
 use mtakit::proto::{

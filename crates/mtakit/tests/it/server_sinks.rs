@@ -2,7 +2,6 @@
 //! sink. A message is either acknowledged with 250 after it was stored, or
 //! not acknowledged (DESIGN.md principle 5).
 
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

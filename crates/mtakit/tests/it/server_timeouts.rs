@@ -2,7 +2,6 @@
 //! through `Server::serve_connection` over `tokio::io::duplex`, so virtual
 //! time is the only clock involved.
 
-
 use std::time::Duration;
 
 use mtakit::client::ClientError;

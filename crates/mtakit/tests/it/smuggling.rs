@@ -1,7 +1,6 @@
 //! SMTP smuggling cases of `reference/security.md` §1 over real TCP:
 //! SMUG-1/2/3/4/6/7 (NUL and size limits are in `input_limits.rs`).
 
-
 use std::time::Duration;
 
 use mtakit::Limits;

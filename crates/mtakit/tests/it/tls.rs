@@ -2,7 +2,6 @@
 //! verifying the test CA, the CVE-2011-0411 injection defence, the session
 //! reset, AUTH only under TLS, and the client-testing scenarios.
 
-
 use std::time::Duration;
 
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
