@@ -478,3 +478,7 @@ fn scan_text(s: &[u8]) -> TextRun {
 #[cfg(test)]
 #[path = "data_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "data_props.rs"]
+mod props;

@@ -664,3 +664,7 @@ impl RcptParams {
 #[cfg(test)]
 #[path = "params_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "params_props.rs"]
+mod props;
