@@ -1,36 +1,21 @@
 """Shared helpers for the bench/redteam scripts: start `mtakit serve` on
 loopback with free ports, send mail over SMTP, call the HTTP API, and read
 the server's peak RSS and CPU time. Every wait is bounded."""
-import json
 import os
 import signal
 import smtplib
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
+from common import start
+
 
 class Server:
     def __init__(self, binary, *extra):
-        self.dir = tempfile.mkdtemp(prefix="mtakit-bench-")
-        port_file = os.path.join(self.dir, "ports.json")
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-             "--port-file", port_file, "--quiet", *extra],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "wb"))
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                with open(port_file) as f:
-                    ports = json.load(f)
-                self.smtp, self.http = ports["smtp"], ports["http"]
-                return
-            except (OSError, ValueError, KeyError):
-                time.sleep(0.05)
-        self.stop()
-        raise SystemExit("server did not start")
+        self.proc, ports, self.dir = start(binary, ["--quiet", *extra], timeout=20)
+        self.smtp, self.http = ports["smtp"], ports["http"]
 
     def alive(self):
         return self.proc.poll() is None

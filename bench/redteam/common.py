@@ -10,25 +10,41 @@ import tempfile
 import time
 
 
-def start(binary, args, nofile=None, stdout=subprocess.DEVNULL):
-    """Starts BINARY serve on free ports; returns (process, ports, tmpdir)."""
+class StartFailed(SystemExit):
+    """The server exited, or wrote no port file in time; `stderr` says why."""
+
+    def __init__(self, stderr):
+        super().__init__("mtakit did not start: " + stderr.strip()[-500:])
+        self.stderr = stderr
+
+
+def start(binary, args, nofile=None, stdout=subprocess.DEVNULL, http=True, timeout=15.0):
+    """Starts BINARY serve on free loopback ports (the HTTP API too, unless
+    `http` is false); returns (process, ports, tmpdir), with the server's
+    stderr in tmpdir/stderr. Raises StartFailed, a SystemExit, if it exits
+    or writes no port file within `timeout` seconds."""
     tmp = tempfile.mkdtemp(prefix="mtakit-redteam-")
     port_file = os.path.join(tmp, "ports.json")
-    cmd = [binary, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+    listeners = ["--http", "127.0.0.1:0"] if http else ["--no-http"]
+    cmd = [binary, "serve", "--listen", "127.0.0.1:0", *listeners,
            "--port-file", port_file] + list(args)
     if nofile:
         cmd = ["prlimit", f"--nofile={nofile}", "--"] + cmd
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=open(os.path.join(tmp, "stderr"), "wb"))
-    deadline = time.time() + 15
-    while time.time() < deadline:
+    stderr_path = os.path.join(tmp, "stderr")
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=open(stderr_path, "wb"))
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
         try:
             with open(port_file) as f:
                 ports = json.load(f)
             return proc, ports, tmp
         except (OSError, ValueError):
             time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("mtakit did not write its port file")
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    with open(stderr_path, "rb") as f:
+        raise StartFailed(f.read().decode(errors="replace"))
 
 
 def stop(proc):

@@ -14,40 +14,26 @@ Loopback only. Every loop is bounded in count and time; the server is
 started on port 0 and killed at the end.
 """
 
-import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+import common
+
 
 def rss(pid):
     """(VmRSS, VmHWM) of `pid` in MiB."""
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    kib = lambda k: int(fields[k].split()[0]) / 1024
-    return kib("VmRSS"), kib("VmHWM")
+    return common.status(pid, "VmRSS") / 1024, common.status(pid, "VmHWM") / 1024
 
 
-def start(binary, workdir, extra):
-    ports = os.path.join(workdir, "ports.json")
-    args = [binary, "serve", "--listen", "127.0.0.1:0", "--no-http", "--quiet",
-            "--port-file", ports] + extra
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while not os.path.exists(ports):
-        if time.time() > deadline or proc.poll() is not None:
-            raise SystemExit("the server did not start")
-        time.sleep(0.05)
-    with open(ports) as f:
-        return proc, json.load(f)["smtp"]
+def start(binary, extra):
+    """`mtakit serve --quiet --no-http EXTRA`; returns (process, SMTP port)."""
+    proc, ports, _ = common.start(binary, ["--quiet", *extra], http=False, timeout=10)
+    return proc, ports["smtp"]
 
 
 def read_reply(sock):
@@ -85,7 +71,7 @@ def noop_rtt(port):
 
 def inflight(binary, conns, mb):
     with tempfile.TemporaryDirectory() as work:
-        proc, port = start(binary, work, ["--maildir", os.path.join(work, "md")])
+        proc, port = start(binary, ["--maildir", os.path.join(work, "md")])
         chunk = (b"x" * 998 + b"\r\n") * 64
         socks, errors = [], [0]
 
@@ -125,39 +111,38 @@ def inflight(binary, conns, mb):
 
 
 def noread(binary, conns, kb):
-    with tempfile.TemporaryDirectory() as work:
-        proc, port = start(binary, work, [])
-        batch = b"HELP\r\n" * (kb * 1000 // 6)
-        socks = []
-        t0 = time.time()
+    proc, port = start(binary, [])
+    batch = b"HELP\r\n" * (kb * 1000 // 6)
+    socks = []
+    t0 = time.time()
 
-        def flood(s):
-            try:
-                s.sendall(batch)
-            except OSError:
-                pass
+    def flood(s):
+        try:
+            s.sendall(batch)
+        except OSError:
+            pass
 
-        threads = []
-        for _ in range(conns):
-            s = socket.create_connection(("127.0.0.1", port), timeout=20)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            socks.append(s)
-            t = threading.Thread(target=flood, args=(s,), daemon=True)
-            t.start()
-            threads.append(t)
-        rtts = []
-        for _ in range(5):
-            rtts.append(noop_rtt(port))
-            time.sleep(0.5)
-        for t in threads:
-            t.join(timeout=max(1, 30 - (time.time() - t0)))
-        now, peak = rss(proc.pid)
-        print(f"noread: {conns} clients x {kb} KB of HELP, never reading; RSS {now:.0f} MiB, "
-              f"peak {peak:.0f} MiB; NOOP from another client max {max(rtts) * 1000:.1f} ms")
-        for s in socks:
-            s.close()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    threads = []
+    for _ in range(conns):
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        socks.append(s)
+        t = threading.Thread(target=flood, args=(s,), daemon=True)
+        t.start()
+        threads.append(t)
+    rtts = []
+    for _ in range(5):
+        rtts.append(noop_rtt(port))
+        time.sleep(0.5)
+    for t in threads:
+        t.join(timeout=max(1, 30 - (time.time() - t0)))
+    now, peak = rss(proc.pid)
+    print(f"noread: {conns} clients x {kb} KB of HELP, never reading; RSS {now:.0f} MiB, "
+          f"peak {peak:.0f} MiB; NOOP from another client max {max(rtts) * 1000:.1f} ms")
+    for s in socks:
+        s.close()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
 
 
 def main():

@@ -1,47 +1,22 @@
 """Shared helpers for the relay / Maildir attack scripts (loopback only,
 every loop bounded in count and time)."""
-import json
-import os
 import socket
-import subprocess
-import tempfile
 import threading
-import time
+
+import common
 
 
 def start(binary, *args, timeout=10.0):
-    """Starts `mtakit serve` on free ports; returns (proc, smtp, http)."""
-    fd, port_file = tempfile.mkstemp(prefix="mtakit-ports-", suffix=".json")
-    os.close(fd)
-    os.unlink(port_file)
-    proc = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-         "--port-file", port_file, "--quiet", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open(port_file) as f:
-                ports = json.load(f)
-            os.unlink(port_file)
-            return proc, ports["smtp"], ports["http"]
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("mtakit did not start")
+    """Starts `mtakit serve --quiet` on free ports; returns (proc, smtp, http)."""
+    proc, ports, _ = common.start(binary, ["--quiet", *args], timeout=timeout)
+    return proc, ports["smtp"], ports["http"]
 
 
-def stop(proc):
-    proc.kill()
-    proc.wait(5)
+stop = common.stop
 
 
 def vm_hwm_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return max(common.status(pid, "VmHWM"), 0)
 
 
 class Smtp:

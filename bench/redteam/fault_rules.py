@@ -23,45 +23,33 @@ Everything is on loopback, every loop is bounded in count and time.
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
+import common
+
 DEADLINE = 120.0  # seconds, per scenario
 
 
 def start(binary, rules_toml, extra=()):
+    """(proc, ports, None), or (proc, None, stderr) when the server refused
+    to start (a rule refused at load time)."""
     tmp = tempfile.mkdtemp(prefix="faultbench")
     rules = os.path.join(tmp, "faults.toml")
     with open(rules, "w") as f:
         f.write(rules_toml)
-    port_file = os.path.join(tmp, "ports.json")
-    proc = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-         "--port-file", port_file, "--quiet", "--faults", rules, *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    end = time.time() + 10
-    while time.time() < end:
-        if proc.poll() is not None:
-            return proc, None, proc.stderr.read().decode(errors="replace")
-        if os.path.exists(port_file):
-            try:
-                with open(port_file) as f:
-                    return proc, json.load(f), None
-            except ValueError:
-                pass
-        time.sleep(0.02)
-    proc.kill()
-    raise SystemExit("server did not start")
+    try:
+        proc, ports, _ = common.start(
+            binary, ["--quiet", "--faults", rules, *extra], timeout=10)
+    except common.StartFailed as failed:
+        return None, None, failed.stderr
+    return proc, ports, None
 
 
-def stop(proc):
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=10)
+stop = common.stop
 
 
 class Smtp:

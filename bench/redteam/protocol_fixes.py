@@ -12,31 +12,12 @@ killed at the end.
 
 import base64
 import json
-import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-
-def start(binary, work, extra):
-    ports = os.path.join(work, "ports.json")
-    if os.path.exists(ports):
-        os.remove(ports)
-    proc = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
-         "--quiet", "--port-file", ports] + extra,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while not os.path.exists(ports):
-        if time.time() > deadline or proc.poll() is not None:
-            return proc, None
-        time.sleep(0.05)
-    with open(ports) as f:
-        return proc, json.load(f)
+import common
 
 
 class Smtp:
@@ -63,15 +44,14 @@ class Smtp:
 
 
 def run(binary, extra, body):
-    with tempfile.TemporaryDirectory() as work:
-        proc, ports = start(binary, work, extra)
-        try:
-            if ports is None:
-                return "(did not start: unknown flag?)"
-            return body(ports)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+    try:
+        proc, ports, _ = common.start(binary, ["--quiet", *extra], timeout=10)
+    except common.StartFailed:
+        return "(did not start: unknown flag?)"
+    try:
+        return body(ports)
+    finally:
+        common.stop(proc)
 
 
 def greeting_and_250(ports):

@@ -8,7 +8,6 @@ usage: python3 stdout_forgery.py BINARY
 """
 
 import os
-import subprocess
 import sys
 import time
 
