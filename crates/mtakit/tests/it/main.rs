@@ -7,6 +7,7 @@ mod chunking;
 mod extensions_off;
 mod faults;
 mod findings;
+mod golden;
 mod input_limits;
 mod interop_lettre;
 mod lmtp;
