@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use mtakit_proto::Reply;
 
 use crate::message::Message;
-use crate::sink::{MaildirEnvelope, MessageSink, temporary_failure};
+use crate::sink::{MaildirEnvelope, MaildirReader, MessageSink, temporary_failure};
 
 /// Files in `tmp/` older than this are removed when the sink is created:
 /// deliveries cut short by a crash, as the Maildir convention says.
@@ -26,6 +26,8 @@ pub const STALE_TMP: Duration = Duration::from_secs(36 * 3600);
 /// and Dovecot write them) and a `Received:` trace header
 /// ([`Message::received_header`]), then the message bytes exactly as
 /// received.
+///
+/// [`MaildirReader`] (from [`reader`](Self::reader)) reads the files back.
 ///
 /// Creating the sink removes files in `tmp/` older than [`STALE_TMP`].
 ///
@@ -88,6 +90,12 @@ impl MaildirSink {
     /// `ROOT/new/ID.HOST`, until a mail reader moves it to `cur/`.
     pub fn delivered_path(&self, message_id: &str) -> PathBuf {
         self.root.join("new").join(self.file_name(message_id))
+    }
+
+    /// A reader of this Maildir ([`MaildirReader`]), with the default
+    /// size limit.
+    pub fn reader(&self) -> MaildirReader {
+        MaildirReader::new(&self.root)
     }
 
     fn file_name(&self, message_id: &str) -> String {
