@@ -187,3 +187,23 @@ fn listing_and_opening_cost_linear_and_constant_work() {
     assert!(fresh.get("1998.x.host").unwrap().is_some());
     assert_eq!(fresh.lock().listings, 1);
 }
+
+/// A file whose record points past its end is left out of the listing,
+/// and the others are listed.
+#[test]
+fn a_damaged_file_does_not_stop_the_listing() {
+    let dir = Dir::new("damaged");
+    let mut good = record("a@example.com", &["b@example.com"]);
+    fs::write(
+        dir.0.join("new").join("1.ok.host"),
+        file_for(&mut good, b"Subject: ok\r\n\r\nx\r\n"),
+    )
+    .unwrap();
+    let mut bad = record("a@example.com", &["b@example.com"]);
+    let mut file = file_for(&mut bad, b"Subject: cut\r\n\r\nx\r\n");
+    file.truncate(bad.skip - 1);
+    fs::write(dir.0.join("cur").join("2.cut.host:2,S"), file).unwrap();
+    let listed = Maildir::new(dir.0.clone()).scan().unwrap();
+    let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["1.ok.host"]);
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
+use mtakit::sink::MAILDIR_MAX_FILE;
 
 use super::headers::{LIST_TEXT_MAX, truncate};
 use super::model::{Meta, Summary, rfc3339};
@@ -43,13 +44,31 @@ pub(crate) enum Content {
     },
 }
 
+/// A Maildir file, whole, if it is within the library's per-file read
+/// limit, [`MAILDIR_MAX_FILE`]; a larger one is listed (from its head)
+/// but its bytes are refused.
+fn read_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAILDIR_MAX_FILE + 1)
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > MAILDIR_MAX_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("{} is over {MAILDIR_MAX_FILE} octets", path.display()),
+        ));
+    }
+    Ok(data)
+}
+
 impl Stored {
     /// The bytes exactly as received. Blocking for a Maildir file.
     pub(crate) fn raw(&self) -> io::Result<Bytes> {
         match &self.content {
             Content::Memory(bytes) => Ok(bytes.clone()),
             Content::File { path, skip } => {
-                let mut data = std::fs::read(path)?;
+                let mut data = read_file(path)?;
                 data.drain(..(*skip).min(data.len()));
                 Ok(Bytes::from(data))
             }
@@ -68,7 +87,7 @@ impl Stored {
                 out.extend_from_slice(bytes);
                 Ok(Bytes::from(out))
             }
-            Content::File { path, .. } => Ok(Bytes::from(std::fs::read(path)?)),
+            Content::File { path, .. } => Ok(Bytes::from(read_file(path)?)),
         }
     }
 
