@@ -19,7 +19,7 @@ pub use maildir_read::{
     EnvelopeSource, MAILDIR_MAX_FILE, MaildirEntry, MaildirMessage, MaildirReadError,
     MaildirReader, is_plain_id,
 };
-pub use memory::{MEMORY_SINK_BYTES, MEMORY_SINK_MESSAGES, MemorySink};
+pub use memory::{MEMORY_SINK_BYTES, MEMORY_SINK_MESSAGES, MemoryEntry, MemorySink};
 pub use null::NullSink;
 
 /// Stores accepted messages. This is pymta's `IMessageDeliverer`, made
