@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
-use mtakit::sink::MAILDIR_MAX_FILE;
+use mtakit::sink::{MAILDIR_MAX_FILE, MemoryEntry};
 
 use super::headers::{LIST_TEXT_MAX, truncate};
 use super::model::{Meta, Summary, rfc3339};
@@ -137,5 +137,17 @@ impl Stored {
             + self.to.iter().map(String::len).sum::<usize>()
             + self.subject.as_ref().map_or(0, String::len)
             + meta
+    }
+}
+
+/// An entry of the in-memory store (a `MemorySink<Stored>`) costs its
+/// [`Stored::footprint`].
+impl MemoryEntry for Stored {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn cost(&self) -> usize {
+        self.footprint()
     }
 }
