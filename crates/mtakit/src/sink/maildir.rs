@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use mtakit_proto::Reply;
 
 use crate::message::Message;
-use crate::sink::{MaildirEnvelope, MaildirReader, MessageSink, temporary_failure};
+use crate::sink::{MAX_RECORD, MaildirEnvelope, MaildirReader, MessageSink, temporary_failure};
 
 /// Files in `tmp/` older than this are removed when the sink is created:
 /// deliveries cut short by a crash, as the Maildir convention says.
@@ -108,7 +108,7 @@ impl MaildirSink {
         let new = self.delivered_path(message.id());
         let result = (|| {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            let head = trace_lines(message, &self.by);
+            let head = trace_lines(message, &self.by)?;
             file.write_all(head.as_bytes())?;
             file.write_all(message.data())?;
             file.sync_all()?;
@@ -124,8 +124,9 @@ impl MaildirSink {
 }
 
 /// What comes before the message in its file: `Return-Path:`, the
-/// envelope record, `Delivered-To:` lines and `Received:`.
-fn trace_lines(message: &Message, by: &str) -> String {
+/// envelope record, `Delivered-To:` lines and `Received:`; an error when
+/// the record would be over [`MAX_RECORD`].
+fn trace_lines(message: &Message, by: &str) -> io::Result<String> {
     let return_path = format!("Return-Path: {}\r\n", message.reverse_path());
     let mut after = String::new();
     for path in message.forward_paths() {
@@ -139,8 +140,16 @@ fn trace_lines(message: &Message, by: &str) -> String {
     after.push_str(&message.received_header(by));
     let mut record = MaildirEnvelope::of(message);
     // The record's length does not depend on `skip` (fixed width).
-    record.skip = return_path.len() + record.to_field().len() + after.len();
-    format!("{return_path}{}{after}", record.to_field())
+    let field = record.to_field().len();
+    if field > MAX_RECORD {
+        // A reader would not find it: refuse rather than store a file
+        // that reads back without its envelope.
+        return Err(io::Error::other(format!(
+            "the envelope record would be {field} octets, over {MAX_RECORD}"
+        )));
+    }
+    record.skip = return_path.len() + field + after.len();
+    Ok(format!("{return_path}{}{after}", record.to_field()))
 }
 
 /// Removes the files in `tmp` last modified before `now - STALE_TMP`;

@@ -27,7 +27,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::envelope_record::{MAX_RECORD, MaildirEnvelope};
+use super::envelope_record::{FIELD, MAX_RECORD, MaildirEnvelope};
 
 /// The largest Maildir file a [`MaildirReader`] reads by default: 64 MiB.
 /// That is six times the server's default largest message (10 MiB), plus
@@ -383,9 +383,9 @@ impl MaildirReader {
         let mut buf = Vec::new();
         fill(&mut file, &mut buf, PROBE as u64).map_err(io_error)?;
         let mut record = MaildirEnvelope::parse(&buf);
-        if record.is_none() && buf.len() == PROBE {
-            // Perhaps a record longer than the probe: read up to its limit.
-            fill(&mut file, &mut buf, MAX_RECORD as u64).map_err(io_error)?;
+        if record.is_none() && buf.len() == PROBE && record_starts(&buf) {
+            // A record longer than the probe: read up to its limit.
+            fill(&mut file, &mut buf, (MAX_RECORD + PROBE) as u64).map_err(io_error)?;
             record = MaildirEnvelope::parse(&buf);
         }
         let (envelope, source) = match record {
@@ -426,6 +426,18 @@ impl MaildirReader {
             modified: info.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         })
     }
+}
+
+/// Whether the line after the first is a record's start: only then is
+/// more than the probe read for it.
+fn record_starts(head: &[u8]) -> bool {
+    head.iter()
+        .position(|&b| b == b'\n')
+        .and_then(|end| head.get(end + 1..end + 1 + FIELD.len() + 1))
+        .is_some_and(|start| {
+            start[..FIELD.len()].eq_ignore_ascii_case(FIELD.as_bytes())
+                && start[FIELD.len()] == b':'
+        })
 }
 
 /// Reads from `file` until `buf` holds `total` octets or the file ends.

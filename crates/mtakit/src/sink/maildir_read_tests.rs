@@ -217,3 +217,28 @@ fn ids_never_leave_the_maildir() {
     }
     assert!(is_plain_id("1.2.host"));
 }
+
+/// The record of 1,000 long UTF-8 recipients is far longer than the first
+/// read (64 KiB): the reader reads on for it, up to MAX_RECORD.
+#[test]
+fn a_long_record_is_read_whole() {
+    let dir = Dir::new("long");
+    let long = format!("{}@example.com", "\u{e9}".repeat(120));
+    let mut record = MaildirEnvelope {
+        from: "a@x".to_owned(),
+        to: vec![long.clone(); 1000],
+        ..MaildirEnvelope::default()
+    };
+    let head = format!("Return-Path: <a@x>\r\n{}", record.to_field());
+    assert!(head.len() > 512 * 1024 && head.len() < MAX_RECORD);
+    record.skip = head.len();
+    let mut file = format!("Return-Path: <a@x>\r\n{}", record.to_field()).into_bytes();
+    file.extend_from_slice(b"Subject: s\r\n\r\nbody\r\n");
+    let path = dir.0.join("new").join("1.host");
+    fs::write(&path, &file).unwrap();
+    let read = MaildirReader::new(&dir.0).read(&path).unwrap();
+    assert_eq!(read.source(), EnvelopeSource::Record);
+    assert_eq!(read.envelope().to.len(), 1000);
+    assert_eq!(read.envelope().to[999], long);
+    assert_eq!(read.data(), b"Subject: s\r\n\r\nbody\r\n");
+}
