@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use mtakit::sink::{
-    EnvelopeSource, MaildirEntry, MaildirEnvelope, MaildirReadError, MaildirReader, is_plain_id,
+    EnvelopeSource, MAILDIR_MAX_FILE, MAX_RECORD, MaildirEntry, MaildirEnvelope, MaildirReadError,
+    MaildirReader, is_plain_id,
 };
 
 use super::headers::subject_of;
@@ -32,6 +33,14 @@ use super::stored::{Content, Stored};
 const HEAD: usize = 64 * 1024;
 /// Envelope facts kept for messages received by this process.
 const META_LIMIT: usize = 10_000;
+/// The largest Maildir file served for a server that accepts messages
+/// of up to `max_message_size` octets: the library's
+/// [`MAILDIR_MAX_FILE`] (64 MiB), or the largest message plus room for
+/// the trace lines and the envelope record, whichever is larger.
+pub(crate) fn max_file_for(max_message_size: u64) -> u64 {
+    MAILDIR_MAX_FILE.max(max_message_size.saturating_add(2 * MAX_RECORD as u64))
+}
+
 /// A directory mtime this recent may hide a change made in the same
 /// clock tick, so the listing is not trusted from it.
 const RACY: Duration = Duration::from_secs(2);
@@ -110,9 +119,15 @@ fn meta_of(record: &MaildirEnvelope) -> Meta {
 }
 
 impl Maildir {
+    #[cfg(test)]
     pub(crate) fn new(root: PathBuf) -> Maildir {
+        Maildir::with_max_file(root, MAILDIR_MAX_FILE)
+    }
+
+    /// Serves no file over `max_file` octets (it is still listed).
+    pub(crate) fn with_max_file(root: PathBuf, max_file: u64) -> Maildir {
         Maildir {
-            reader: MaildirReader::new(root),
+            reader: MaildirReader::new(root).with_max_file(max_file),
             state: Box::default(),
         }
     }
@@ -157,6 +172,7 @@ impl Maildir {
             content: Content::File {
                 path: path.to_owned(),
                 skip: read.skip(),
+                max: self.reader.max_file(),
             },
             subject: subject_of(read.data()),
         });

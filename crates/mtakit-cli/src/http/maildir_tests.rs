@@ -207,3 +207,32 @@ fn a_damaged_file_does_not_stop_the_listing() {
     let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["1.ok.host"]);
 }
+
+/// A file over the limit is listed, from its head, but its bytes are not
+/// read into memory; the limit follows the largest message accepted.
+#[test]
+fn a_file_over_the_limit_is_listed_but_not_served() {
+    let dir = Dir::new("limit");
+    let mut rec = record("a@example.com", &["b@example.com"]);
+    let data = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(4000));
+    fs::write(
+        dir.0.join("new").join("1.big.host"),
+        file_for(&mut rec, data.as_bytes()),
+    )
+    .unwrap();
+    let maildir = Maildir::with_max_file(dir.0.clone(), 1000);
+    let listed = maildir.scan().unwrap();
+    assert_eq!(listed[0].subject(), Some("big"));
+    let refused = listed[0].raw().unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::FileTooLarge);
+    assert!(listed[0].delivered().is_err());
+    assert_eq!(
+        &Maildir::new(dir.0.clone()).scan().unwrap()[0]
+            .raw()
+            .unwrap()[..],
+        data.as_bytes()
+    );
+    // Every message the server accepts can be served.
+    assert_eq!(max_file_for(10 << 20), MAILDIR_MAX_FILE);
+    assert!(max_file_for(100 << 20) > (100 << 20) + 2 * MAX_RECORD as u64 - 1);
+}

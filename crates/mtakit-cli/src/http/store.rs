@@ -16,7 +16,7 @@ use mtakit::{MemorySink, Message};
 
 use super::filter::Filter;
 use super::headers::subject_of;
-use super::maildir::Maildir;
+use super::maildir::{Maildir, max_file_for};
 use super::model::{Meta, unbracket};
 pub(crate) use super::stored::{Content, Stored};
 use super::waiters::{MAX_WAITERS, Waiters};
@@ -54,9 +54,13 @@ impl Store {
         Store::with(Backend::Memory(MemorySink::bounded(limit, budget)))
     }
 
-    /// Lists and serves the messages of the Maildir at `root`.
-    pub(crate) fn maildir(root: PathBuf) -> Store {
-        Store::with(Backend::Maildir(Maildir::new(root)))
+    /// Lists and serves the messages of the Maildir at `root`, for a
+    /// server that accepts messages of up to `max_message_size` octets:
+    /// every file it writes can be served, and no file much larger is
+    /// read into memory ([`max_file_for`]).
+    pub(crate) fn maildir_for(root: PathBuf, max_message_size: u64) -> Store {
+        let max = max_file_for(max_message_size);
+        Store::with(Backend::Maildir(Maildir::with_max_file(root, max)))
     }
 
     /// Keeps nothing.

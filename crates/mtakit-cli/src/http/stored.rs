@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
-use mtakit::sink::{MAILDIR_MAX_FILE, MemoryEntry};
+use mtakit::sink::MemoryEntry;
 
 use super::headers::{LIST_TEXT_MAX, truncate};
 use super::model::{Meta, Summary, rfc3339};
@@ -37,26 +37,25 @@ pub(crate) struct Stored {
 pub(crate) enum Content {
     Memory(Bytes),
     /// A Maildir file; the first `skip` octets are the trace lines mtakit
-    /// wrote before the data.
+    /// wrote before the data. A file over `max` octets is not read.
     File {
         path: PathBuf,
         skip: usize,
+        max: u64,
     },
 }
 
-/// A Maildir file, whole, if it is within the library's per-file read
-/// limit, [`MAILDIR_MAX_FILE`]; a larger one is listed (from its head)
-/// but its bytes are refused.
-fn read_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
+/// A Maildir file, whole, if it is at most `max` octets.
+fn read_file(path: &std::path::Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut data = Vec::new();
     std::fs::File::open(path)?
-        .take(MAILDIR_MAX_FILE + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut data)?;
-    if data.len() as u64 > MAILDIR_MAX_FILE {
+    if data.len() as u64 > max {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,
-            format!("{} is over {MAILDIR_MAX_FILE} octets", path.display()),
+            format!("{} is over {max} octets", path.display()),
         ));
     }
     Ok(data)
@@ -67,8 +66,8 @@ impl Stored {
     pub(crate) fn raw(&self) -> io::Result<Bytes> {
         match &self.content {
             Content::Memory(bytes) => Ok(bytes.clone()),
-            Content::File { path, skip } => {
-                let mut data = read_file(path)?;
+            Content::File { path, skip, max } => {
+                let mut data = read_file(path, *max)?;
                 data.drain(..(*skip).min(data.len()));
                 Ok(Bytes::from(data))
             }
@@ -87,7 +86,7 @@ impl Stored {
                 out.extend_from_slice(bytes);
                 Ok(Bytes::from(out))
             }
-            Content::File { path, .. } => Ok(Bytes::from(read_file(path)?)),
+            Content::File { path, max, .. } => Ok(Bytes::from(read_file(path, *max)?)),
         }
     }
 
