@@ -197,6 +197,44 @@ impl MessageSink for MaildirSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mtakit_proto::testing::Harness;
+    use mtakit_proto::{Event, SessionConfig};
+
+    /// A message to `n` recipients with long addresses.
+    fn to_many(n: usize) -> Message {
+        let mut config = SessionConfig::new("t");
+        config.limits.max_recipients = n;
+        let mut h = Harness::with_config(config);
+        h.greeting();
+        h.send("EHLO c");
+        h.send("MAIL FROM:<a@a.test>");
+        let domain = format!("{0}.{0}.{0}.test", "d".repeat(58));
+        for i in 0..n {
+            h.send(&format!("RCPT TO:<{i:0>60}@{domain}>"));
+        }
+        h.send("DATA");
+        let session = h.session();
+        session.receive(b"Subject: x\r\n\r\nx\r\n.\r\n");
+        loop {
+            match session.poll_event() {
+                Some(Event::Deliver(t)) => return Message::new(session.info(), t),
+                Some(_) => {}
+                None => panic!("no message"),
+            }
+        }
+    }
+
+    /// A record no reader would find is refused, not written.
+    #[test]
+    fn a_record_over_its_limit_is_refused() {
+        let message = to_many(100);
+        let head = trace_lines(&message, "h").unwrap();
+        assert!(head.len() > 100 * 260);
+        // Some 249 octets of record per recipient.
+        let message = to_many(MAX_RECORD / 240);
+        let refused = trace_lines(&message, "h").err().expect("refused");
+        assert!(refused.to_string().contains("envelope record"), "{refused}");
+    }
 
     #[test]
     fn stale_tmp_files_go_fresh_ones_stay() {
