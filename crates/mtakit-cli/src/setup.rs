@@ -74,7 +74,7 @@ async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), ServeError> {
 /// (`--discard`), or memory.
 pub(crate) fn make_store(config: &ServeConfig) -> Store {
     let store = match &config.store {
-        StoreKind::Maildir(dir) => Store::maildir(dir.clone()),
+        StoreKind::Maildir(dir) => Store::maildir_for(dir.clone(), config.limits.max_message_size),
         StoreKind::Discard => Store::discard(),
         StoreKind::Memory { limit, bytes } => Store::memory(*limit, *bytes),
     };

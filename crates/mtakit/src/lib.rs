@@ -104,6 +104,16 @@
            `tls::TestPki` (with `rcgen`)."
 )]
 #![cfg_attr(
+    feature = "mime",
+    doc = "- `mime`: [`mime::parse`], mail-parser's MIME parse bounded in \
+           depth, parts and RFC 2231 sections (on with `test-util`)."
+)]
+#![cfg_attr(
+    not(feature = "mime"),
+    doc = "- `mime`: `mime::parse`, mail-parser's MIME parse bounded in \
+           depth, parts and RFC 2231 sections (on with `test-util`)."
+)]
+#![cfg_attr(
     feature = "faults",
     doc = "- `faults`: the fault engine, [`fault`] (with `regex`)."
 )]
@@ -155,6 +165,9 @@ pub mod sink;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
+#[cfg(feature = "mime")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mime")))]
+pub use message::mime;
 pub mod tls;
 mod trace;
 

@@ -50,7 +50,7 @@ impl Job {
 fn payload(stored: &Stored) -> Payload {
     match &stored.content {
         Content::Memory(bytes) => Payload::Memory(bytes.clone()),
-        Content::File { path, skip } => Payload::File {
+        Content::File { path, skip, .. } => Payload::File {
             path: path.clone(),
             skip: *skip as u64,
         },

@@ -1,11 +1,9 @@
-//! Listing a Maildir for the HTTP API. Ids are the file names up to the
-//! `:2,` flags. The envelope comes from the record `MaildirSink` writes
-//! at the top of each file ([`MaildirEnvelope`]), never from the content:
-//! the record states exactly how many octets come before the message.
-//! A file without a record (not written by mtakit; mtakit always writes
-//! one) is all message; its envelope is what another delivery agent wrote
-//! at its top: a first `Return-Path:` line and the one `Delivered-To:`
-//! line after it.
+//! Listing a Maildir for the HTTP API, on the library's
+//! [`MaildirReader`]: it owns the format (ids are the file names up to
+//! the `:2,` flags; the envelope comes from the record `MaildirSink`
+//! writes, or for a file another agent wrote, from its first trace
+//! lines), and bounds each read. This module adds what the API needs on
+//! top: the envelope facts as [`Meta`], the Subject, and caching.
 //!
 //! Cost: a file is read once (its head), then cached by path; Maildir
 //! files do not change, a reader renames them. The listing is cached by
@@ -16,23 +14,33 @@
 //! in the index of the last listing.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use mtakit::sink::{MAX_RECORD, MaildirEnvelope};
+use mtakit::sink::{
+    EnvelopeSource, MAILDIR_MAX_FILE, MAX_RECORD, MaildirEntry, MaildirEnvelope, MaildirReadError,
+    MaildirReader, is_plain_id,
+};
 
 use super::headers::subject_of;
-use super::model::{AuthJson, MailParamsJson, Meta, TlsJson, unbracket};
+use super::model::{AuthJson, MailParamsJson, Meta, TlsJson};
 use super::stored::{Content, Stored};
 
-/// How much of a file is read for the record and the Subject (more only
-/// when the record is longer).
-const HEAD: u64 = 64 * 1024;
+/// How much of a message is read for its Subject.
+const HEAD: usize = 64 * 1024;
 /// Envelope facts kept for messages received by this process.
 const META_LIMIT: usize = 10_000;
+/// The largest Maildir file served for a server that accepts messages
+/// of up to `max_message_size` octets: the library's
+/// [`MAILDIR_MAX_FILE`] (64 MiB), or the largest message plus room for
+/// the trace lines and the envelope record, whichever is larger.
+pub(crate) fn max_file_for(max_message_size: u64) -> u64 {
+    MAILDIR_MAX_FILE.max(max_message_size.saturating_add(2 * MAX_RECORD as u64))
+}
+
 /// A directory mtime this recent may hide a change made in the same
 /// clock tick, so the listing is not trusted from it.
 const RACY: Duration = Duration::from_secs(2);
@@ -40,7 +48,7 @@ const RACY: Duration = Duration::from_secs(2);
 /// A Maildir and what is known about its files.
 #[derive(Debug)]
 pub(crate) struct Maildir {
-    root: PathBuf,
+    reader: MaildirReader,
     /// Boxed: the store's backends stay small.
     state: Box<Mutex<State>>,
 }
@@ -66,16 +74,15 @@ type DirTimes = (SystemTime, SystemTime);
 
 /// The id of a Maildir file: its name up to the `:2,` info.
 fn id_of(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_str()?;
-    if name.starts_with('.') {
-        return None;
-    }
-    Some(name.split(':').next().unwrap_or(name).to_owned())
+    MaildirEntry::of(path).map(|entry| entry.id().to_owned())
 }
 
-/// True for an id that names a file (no path, no hidden file).
-fn plain_id(id: &str) -> bool {
-    !id.is_empty() && !id.starts_with('.') && !id.contains(['/', '\\', ':', '\0'])
+/// A read error as the API's store errors.
+fn io_error(e: MaildirReadError) -> io::Error {
+    match e {
+        MaildirReadError::Io { source, .. } => source,
+        other => io::Error::new(io::ErrorKind::InvalidData, other),
+    }
 }
 
 /// The facts of a record, as the API shows them.
@@ -111,31 +118,16 @@ fn meta_of(record: &MaildirEnvelope) -> Meta {
     }
 }
 
-/// The sender and recipient another delivery agent (Dovecot, Postfix's
-/// `local`) wrote at the top of a file: a first `Return-Path:` line and
-/// the `Delivered-To:` line right after it, only that one.
-fn foreign_trace(head: &[u8]) -> (String, Vec<String>) {
-    let mut lines = head.split(|&b| b == b'\n').map(|line| {
-        let line = String::from_utf8_lossy(line);
-        let line = line.trim_end_matches('\r');
-        line.split_once(':')
-            .map(|(name, value)| (name.to_ascii_lowercase(), unbracket(value.trim())))
-    });
-    match (lines.next().flatten(), lines.next().flatten()) {
-        (Some((name, from)), next) if name == "return-path" => {
-            let to = next
-                .filter(|(name, _)| name == "delivered-to")
-                .map(|(_, to)| to);
-            (from, to.into_iter().collect())
-        }
-        _ => (String::new(), Vec::new()),
-    }
-}
-
 impl Maildir {
+    #[cfg(test)]
     pub(crate) fn new(root: PathBuf) -> Maildir {
+        Maildir::with_max_file(root, MAILDIR_MAX_FILE)
+    }
+
+    /// Serves no file over `max_file` octets (it is still listed).
+    pub(crate) fn with_max_file(root: PathBuf, max_file: u64) -> Maildir {
         Maildir {
-            root,
+            reader: MaildirReader::new(root).with_max_file(max_file),
             state: Box::default(),
         }
     }
@@ -160,43 +152,29 @@ impl Maildir {
 
     /// Reads one file's head and caches the result.
     pub(crate) fn load(&self, path: &Path) -> io::Result<Arc<Stored>> {
-        let id = id_of(path).ok_or_else(|| io::Error::other("not a message file"))?;
-        let info = fs::metadata(path)?;
-        let mtime = info.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        let mut head = Vec::new();
-        let mut file = File::open(path)?;
-        (&mut file).take(HEAD).read_to_end(&mut head)?;
-        let mut record = MaildirEnvelope::parse(&head);
-        if record.is_none() && head.len() as u64 == HEAD {
-            // Perhaps a record longer than HEAD: read up to its limit.
-            file.take(MAX_RECORD as u64).read_to_end(&mut head)?;
-            record = MaildirEnvelope::parse(&head);
-        }
-        let remembered = self.lock().meta.get(&id).cloned();
-        let (from, to, skip, meta) = match &record {
-            Some(record) => (
-                record.from.clone(),
-                record.to.clone(),
-                record.skip.min(info.len() as usize),
-                Some(Arc::new(meta_of(record))),
-            ),
-            None => {
-                let (from, to) = foreign_trace(&head);
-                (from, to, 0, remembered)
-            }
+        let read = self.reader.read_head(path, HEAD).map_err(io_error)?;
+        let id = read.id().to_owned();
+        let envelope = read.envelope();
+        let meta = match read.source() {
+            EnvelopeSource::Record => Some(Arc::new(meta_of(envelope))),
+            _ => self.lock().meta.get(&id).cloned(),
         };
         let stored = Arc::new(Stored {
             id: id.clone(),
-            received_at: meta.as_ref().and_then(|m| m.received_at).unwrap_or(mtime),
-            from,
-            to,
-            size: info.len().saturating_sub(skip as u64),
+            received_at: meta
+                .as_ref()
+                .and_then(|m| m.received_at)
+                .unwrap_or(read.modified()),
+            from: envelope.from.clone(),
+            to: envelope.to.clone(),
+            size: read.size(),
             meta,
             content: Content::File {
                 path: path.to_owned(),
-                skip,
+                skip: read.skip(),
+                max: self.reader.max_file(),
             },
-            subject: subject_of(head.get(skip..).unwrap_or_default()),
+            subject: subject_of(read.data()),
         });
         let mut state = self.lock();
         state.loads += 1;
@@ -215,7 +193,7 @@ impl Maildir {
 
     fn dir_times(&self) -> io::Result<DirTimes> {
         let time = |sub: &str| -> io::Result<SystemTime> {
-            Ok(fs::metadata(self.root.join(sub))?
+            Ok(fs::metadata(self.reader.root().join(sub))?
                 .modified()
                 .unwrap_or(SystemTime::UNIX_EPOCH))
         };
@@ -234,24 +212,24 @@ impl Maildir {
                 return Ok(listing.clone());
             }
         }
-        let mut paths = Vec::new();
-        for sub in ["new", "cur"] {
-            for entry in fs::read_dir(self.root.join(sub))? {
-                let entry = entry?;
-                if entry.file_type().is_ok_and(|t| t.is_file()) {
-                    let path = entry.path();
-                    if id_of(&path).is_some() {
-                        paths.push(path);
-                    }
-                }
-            }
-        }
+        let paths: Vec<PathBuf> = self
+            .reader
+            .list()?
+            .into_iter()
+            .map(|entry| entry.path().to_owned())
+            .collect();
         let mut out = Vec::with_capacity(paths.len());
         for path in &paths {
             match self.cached_or_load(path) {
                 Ok(stored) => out.push(stored),
-                // Moved or deleted meanwhile, or unreadable.
-                Err(e) => tracing::debug!(path = %path.display(), error = %e, "skipped"),
+                // Moved or deleted meanwhile: not listed.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    tracing::debug!(path = %path.display(), "gone before it was read");
+                }
+                // Unreadable, too large, or a damaged record: not listed, said.
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "Maildir file skipped")
+                }
             }
         }
         out.sort_by(|a, b| {
@@ -277,12 +255,12 @@ impl Maildir {
     /// The message with this id, without listing the directories when it
     /// is in `new/` or where the last listing saw it.
     pub(crate) fn get(&self, id: &str) -> io::Result<Option<Arc<Stored>>> {
-        if !plain_id(id) {
+        if !is_plain_id(id) {
             return Ok(None);
         }
         let known = self.lock().index.get(id).cloned();
-        let fresh = self.root.join("new").join(id);
-        for path in known.into_iter().chain([fresh]) {
+        let fresh = self.reader.find_new(id).map(|e| e.path().to_owned());
+        for path in known.into_iter().chain(fresh) {
             if path.is_file() {
                 return self.cached_or_load(&path).map(Some);
             }

@@ -187,3 +187,52 @@ fn listing_and_opening_cost_linear_and_constant_work() {
     assert!(fresh.get("1998.x.host").unwrap().is_some());
     assert_eq!(fresh.lock().listings, 1);
 }
+
+/// A file whose record points past its end is left out of the listing,
+/// and the others are listed.
+#[test]
+fn a_damaged_file_does_not_stop_the_listing() {
+    let dir = Dir::new("damaged");
+    let mut good = record("a@example.com", &["b@example.com"]);
+    fs::write(
+        dir.0.join("new").join("1.ok.host"),
+        file_for(&mut good, b"Subject: ok\r\n\r\nx\r\n"),
+    )
+    .unwrap();
+    let mut bad = record("a@example.com", &["b@example.com"]);
+    let mut file = file_for(&mut bad, b"Subject: cut\r\n\r\nx\r\n");
+    file.truncate(bad.skip - 1);
+    fs::write(dir.0.join("cur").join("2.cut.host:2,S"), file).unwrap();
+    let listed = Maildir::new(dir.0.clone()).scan().unwrap();
+    let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["1.ok.host"]);
+}
+
+/// A file over the limit is listed, from its head, but its bytes are not
+/// read into memory; the limit follows the largest message accepted.
+#[test]
+fn a_file_over_the_limit_is_listed_but_not_served() {
+    let dir = Dir::new("limit");
+    let mut rec = record("a@example.com", &["b@example.com"]);
+    let data = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(4000));
+    fs::write(
+        dir.0.join("new").join("1.big.host"),
+        file_for(&mut rec, data.as_bytes()),
+    )
+    .unwrap();
+    let maildir = Maildir::with_max_file(dir.0.clone(), 1000);
+    let listed = maildir.scan().unwrap();
+    assert_eq!(listed[0].subject(), Some("big"));
+    let refused = listed[0].raw().unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::FileTooLarge);
+    assert!(listed[0].delivered().is_err());
+    assert_eq!(
+        &Maildir::new(dir.0.clone()).scan().unwrap()[0]
+            .raw()
+            .unwrap()[..],
+        data.as_bytes()
+    );
+    // Every message the server accepts can be served.
+    assert_eq!(max_file_for(10 << 20), MAILDIR_MAX_FILE);
+    assert!(max_file_for(100 << 20) > (100 << 20) + 2 * MAX_RECORD as u64 - 1);
+}

@@ -15,7 +15,6 @@ mod headers;
 mod listener;
 mod maildir;
 mod mime_guard;
-mod mime_scan;
 mod model;
 mod sessions;
 mod sink;

@@ -1,42 +1,34 @@
 //! The message store behind the HTTP API: in memory (bounded by a count
-//! and a byte budget, newest kept), a Maildir on disk, or nothing
-//! (`--discard`).
+//! and a byte budget, newest kept: the library's [`MemorySink`] of
+//! [`Stored`] entries), a Maildir on disk, or nothing (`--discard`).
 //!
 //! Each new message is offered once to the [`Waiters`] of `GET /api/wait`;
 //! deletes and evictions are reported to them.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use axum::body::Bytes;
-use mtakit::Message;
+use mtakit::sink::MEMORY_SINK_BYTES;
+use mtakit::{MemorySink, Message};
 
 use super::filter::Filter;
 use super::headers::subject_of;
-use super::maildir::Maildir;
+use super::maildir::{Maildir, max_file_for};
 use super::model::{Meta, unbracket};
 pub(crate) use super::stored::{Content, Stored};
 use super::waiters::{MAX_WAITERS, Waiters};
 
-/// The default byte budget of the in-memory store: 256 MiB
-/// (`--store-bytes`). Past it the oldest messages are dropped.
-pub(crate) const STORE_BYTES: usize = 256 * 1024 * 1024;
-#[derive(Debug, Default)]
-struct Memory {
-    messages: VecDeque<Arc<Stored>>,
-    /// The sum of the messages' [`Stored::footprint`].
-    bytes: usize,
-}
+/// The default byte budget of the in-memory store: 256 MiB, the
+/// library's [`MEMORY_SINK_BYTES`] (`--store-bytes`). Past it the oldest
+/// messages are dropped.
+pub(crate) const STORE_BYTES: usize = MEMORY_SINK_BYTES;
 
 #[derive(Debug)]
 enum Backend {
-    Memory {
-        limit: usize,
-        budget: usize,
-        state: Mutex<Memory>,
-    },
+    Memory(MemorySink<Stored>),
     Maildir(Maildir),
     Discard,
 }
@@ -46,10 +38,6 @@ enum Backend {
 pub(crate) struct Store {
     backend: Arc<Backend>,
     waiters: Arc<Waiters>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Store {
@@ -63,16 +51,16 @@ impl Store {
     /// Keeps the newest `limit` messages in memory, and no more than
     /// `budget` octets of them ([`Stored::footprint`]).
     pub(crate) fn memory(limit: usize, budget: usize) -> Store {
-        Store::with(Backend::Memory {
-            limit: limit.max(1),
-            budget,
-            state: Mutex::default(),
-        })
+        Store::with(Backend::Memory(MemorySink::bounded(limit, budget)))
     }
 
-    /// Lists and serves the messages of the Maildir at `root`.
-    pub(crate) fn maildir(root: PathBuf) -> Store {
-        Store::with(Backend::Maildir(Maildir::new(root)))
+    /// Lists and serves the messages of the Maildir at `root`, for a
+    /// server that accepts messages of up to `max_message_size` octets:
+    /// every file it writes can be served, and no file much larger is
+    /// read into memory ([`max_file_for`]).
+    pub(crate) fn maildir_for(root: PathBuf, max_message_size: u64) -> Store {
+        let max = max_file_for(max_message_size);
+        Store::with(Backend::Maildir(Maildir::with_max_file(root, max)))
     }
 
     /// Keeps nothing.
@@ -95,17 +83,14 @@ impl Store {
 
     /// True when messages live in memory (and must be handed to the store).
     pub(crate) fn in_memory(&self) -> bool {
-        matches!(*self.backend, Backend::Memory { .. })
+        matches!(*self.backend, Backend::Memory(_))
     }
 
     /// Octets and messages held in memory (zero unless in memory).
     #[cfg(test)]
     pub(crate) fn memory_use(&self) -> (usize, usize) {
         match &*self.backend {
-            Backend::Memory { state, .. } => {
-                let state = lock(state);
-                (state.bytes, state.messages.len())
-            }
+            Backend::Memory(sink) => (sink.bytes(), sink.len()),
             _ => (0, 0),
         }
     }
@@ -170,39 +155,27 @@ impl Store {
 
     /// Keeps `stored` in memory, dropping the oldest messages past the
     /// count or the byte budget, and offers it to the waiters; `None` when
-    /// the store is not in memory or `stored` alone is over the budget.
+    /// the store is not in memory or `stored` alone is over the budget
+    /// (then nothing else is dropped for it).
     pub(crate) fn keep(&self, stored: Arc<Stored>) -> Option<Arc<Stored>> {
-        let Backend::Memory {
-            limit,
-            budget,
-            state,
-        } = &*self.backend
-        else {
+        let Backend::Memory(sink) = &*self.backend else {
             return None;
         };
-        let mut evicted = Vec::new();
-        {
-            let mut state = lock(state);
-            state.bytes += stored.footprint();
-            state.messages.push_back(stored.clone());
-            while state.messages.len() > *limit || state.bytes > *budget {
-                let Some(old) = state.messages.pop_front() else {
-                    break;
-                };
-                state.bytes -= old.footprint();
-                evicted.push(old.id.clone());
-            }
-        }
-        self.waiters.forget(&evicted);
-        if evicted.last() == Some(&stored.id) {
+        if stored.footprint() > sink.max_bytes() {
             tracing::warn!(
                 id = %stored.id,
                 size = stored.size,
-                budget,
+                budget = sink.max_bytes(),
                 "message larger than --store-bytes; not kept"
             );
             return None;
         }
+        let evicted: Vec<String> = sink
+            .insert(stored.clone())
+            .iter()
+            .map(|gone| gone.id.clone())
+            .collect();
+        self.waiters.forget(&evicted);
         self.offer(&stored);
         Some(stored)
     }
@@ -236,9 +209,7 @@ impl Store {
     fn all(&self) -> io::Result<Vec<Arc<Stored>>> {
         match &*self.backend {
             Backend::Discard => Ok(Vec::new()),
-            Backend::Memory { state, .. } => {
-                Ok(lock(state).messages.iter().rev().cloned().collect())
-            }
+            Backend::Memory(sink) => Ok(sink.entries().into_iter().rev().collect()),
             Backend::Maildir(maildir) => maildir.scan(),
         }
     }
@@ -246,9 +217,7 @@ impl Store {
     /// The message with this id. Blocking for a Maildir.
     pub(crate) fn get(&self, id: &str) -> io::Result<Option<Arc<Stored>>> {
         match &*self.backend {
-            Backend::Memory { state, .. } => {
-                Ok(lock(state).messages.iter().find(|s| s.id == id).cloned())
-            }
+            Backend::Memory(sink) => Ok(sink.get(id)),
             Backend::Maildir(maildir) => maildir.get(id),
             Backend::Discard => Ok(None),
         }
@@ -259,17 +228,7 @@ impl Store {
     pub(crate) fn delete(&self, id: &str) -> io::Result<bool> {
         let found = match &*self.backend {
             Backend::Discard => false,
-            Backend::Memory { state, .. } => {
-                let mut state = lock(state);
-                let position = state.messages.iter().position(|s| s.id == id);
-                match position.and_then(|at| state.messages.remove(at)) {
-                    Some(gone) => {
-                        state.bytes -= gone.footprint();
-                        true
-                    }
-                    None => false,
-                }
-            }
+            Backend::Memory(sink) => sink.remove(id).is_some(),
             Backend::Maildir(maildir) => match maildir.get(id)? {
                 Some(stored) => maildir.remove(&stored)?,
                 None => false,
@@ -285,10 +244,8 @@ impl Store {
     pub(crate) fn clear(&self) -> io::Result<()> {
         match &*self.backend {
             Backend::Discard => {}
-            Backend::Memory { state, .. } => {
-                let mut state = lock(state);
-                state.messages.clear();
-                state.bytes = 0;
+            Backend::Memory(sink) => {
+                sink.clear();
             }
             Backend::Maildir(maildir) => {
                 for stored in maildir.scan()? {
@@ -380,6 +337,28 @@ mod tests {
         let big = stored("big", "", &["a@b"], &"x".repeat(5000));
         assert!(store.keep(Arc::new(big)).is_none());
         assert_eq!(store.memory_use(), (0, 0));
+        // Nor does it push out what is kept.
+        let small = Arc::new(stored("small", "", &["a@b"], "x"));
+        let cost = small.footprint();
+        assert!(store.keep(small).is_some());
+        let big = stored("big", "", &["a@b"], &"x".repeat(5000));
+        assert!(store.keep(Arc::new(big)).is_none());
+        assert_eq!(store.memory_use(), (cost, 1));
+        assert!(store.get("small").unwrap().is_some());
+    }
+
+    /// A waiter counts only messages still stored: the store's eviction
+    /// notices reach it.
+    #[test]
+    fn evicted_messages_no_longer_count_for_a_waiter() {
+        let store = Store::memory(2, usize::MAX);
+        let waiting = store.waiters().register(Filter::default(), 3).unwrap();
+        for i in 0..3 {
+            store.keep(Arc::new(stored(&format!("m{i}"), "", &["a@b"], "x")));
+        }
+        assert!(waiting.ready().is_none(), "m0 was evicted");
+        let matched = waiting.matched();
+        assert!(matched.contains("m1") && matched.contains("m2") && matched.len() == 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
+use mtakit::sink::MemoryEntry;
 
 use super::headers::{LIST_TEXT_MAX, truncate};
 use super::model::{Meta, Summary, rfc3339};
@@ -36,11 +37,28 @@ pub(crate) struct Stored {
 pub(crate) enum Content {
     Memory(Bytes),
     /// A Maildir file; the first `skip` octets are the trace lines mtakit
-    /// wrote before the data.
+    /// wrote before the data. A file over `max` octets is not read.
     File {
         path: PathBuf,
         skip: usize,
+        max: u64,
     },
+}
+
+/// A Maildir file, whole, if it is at most `max` octets.
+fn read_file(path: &std::path::Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("{} is over {max} octets", path.display()),
+        ));
+    }
+    Ok(data)
 }
 
 impl Stored {
@@ -48,8 +66,8 @@ impl Stored {
     pub(crate) fn raw(&self) -> io::Result<Bytes> {
         match &self.content {
             Content::Memory(bytes) => Ok(bytes.clone()),
-            Content::File { path, skip } => {
-                let mut data = std::fs::read(path)?;
+            Content::File { path, skip, max } => {
+                let mut data = read_file(path, *max)?;
                 data.drain(..(*skip).min(data.len()));
                 Ok(Bytes::from(data))
             }
@@ -68,7 +86,7 @@ impl Stored {
                 out.extend_from_slice(bytes);
                 Ok(Bytes::from(out))
             }
-            Content::File { path, .. } => Ok(Bytes::from(std::fs::read(path)?)),
+            Content::File { path, max, .. } => Ok(Bytes::from(read_file(path, *max)?)),
         }
     }
 
@@ -118,5 +136,17 @@ impl Stored {
             + self.to.iter().map(String::len).sum::<usize>()
             + self.subject.as_ref().map_or(0, String::len)
             + meta
+    }
+}
+
+/// An entry of the in-memory store (a `MemorySink<Stored>`) costs its
+/// [`Stored::footprint`].
+impl MemoryEntry for Stored {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn cost(&self) -> usize {
+        self.footprint()
     }
 }

@@ -4,14 +4,14 @@
 //! transfer encoding and charset, and the attachments.
 //!
 //! Built with mail-parser on first use and kept in the message. The MIME
-//! parse goes through [`mime_bound`](super::mime_bound), which refuses
-//! messages nested too deeply for mail-parser to take apart safely.
+//! parse goes through [`mime::parse`](crate::mime::parse), which refuses
+//! messages too costly for mail-parser to take apart safely.
 
 use std::fmt;
 use std::sync::OnceLock;
 
 use mail_parser::parsers::MessageStream;
-use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, HeaderValue, MimeHeaders, PartType};
 
 use super::{Message, header_fields, mime_bound};
 
@@ -135,15 +135,11 @@ fn addresses(field: Option<&Address<'_>>) -> Vec<NamedAddress> {
 
 impl Mime {
     /// Parses `data`, or gives the empty view when it is nested too deeply
-    /// to parse safely (see [`mime_bound`]) or is no message at all.
+    /// to parse safely (see [`mime`](crate::mime)) or is no message at all.
     fn parse(data: &[u8]) -> Self {
-        if !mime_bound::within_bounds(data) {
-            return Self::default();
-        }
-        let Some(message) = MessageParser::new().parse(data) else {
+        let Ok(Some(message)) = mime_bound::parse(data) else {
             return Self::default();
         };
-        let message = mime_bound::ShallowDrop::new(message);
         let part_text = |ids: &[u32], html: bool| {
             ids.iter()
                 .find_map(|&id| match &message.parts.get(id as usize)?.body {

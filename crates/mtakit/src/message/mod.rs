@@ -7,8 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "test-util")]
 mod decoded;
-#[cfg(feature = "test-util")]
+#[cfg(feature = "mime")]
+pub mod mime;
+#[cfg(feature = "mime")]
 mod mime_bound;
+#[cfg(feature = "mime")]
+mod mime_scan;
 #[cfg(feature = "test-util")]
 pub use decoded::{Attachment, NamedAddress};
 

@@ -20,9 +20,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::message::Message;
 
 /// The field name of the record.
-const FIELD: &str = "X-Mtakit-Envelope";
-/// A record is never longer than this: a reader looks no further.
-pub const MAX_RECORD: usize = 256 * 1024;
+pub(super) const FIELD: &str = "X-Mtakit-Envelope";
+/// A record is never longer than this, 8 MiB: a reader looks no further,
+/// and [`MaildirSink`](super::MaildirSink) refuses (`451 4.3.0`) a
+/// message whose record would be longer. The record of 1,000 recipients
+/// (the default limit) of 256 octets, each percent-encoded to three
+/// times its length, takes under 1 MiB.
+pub const MAX_RECORD: usize = 8 * 1024 * 1024;
 
 /// Everything known about a message besides its bytes, as stored in a
 /// Maildir file: the envelope, the session's HELO, peer, TLS and
@@ -180,8 +184,9 @@ impl MaildirEnvelope {
     /// then the record. Returns `None` for a file without one (not written
     /// by this sink), or with a damaged one.
     pub fn parse(head: &[u8]) -> Option<MaildirEnvelope> {
-        let head = &head[..head.len().min(MAX_RECORD)];
         let first = head.iter().position(|&b| b == b'\n')? + 1;
+        // The record itself is at most MAX_RECORD octets.
+        let head = &head[..head.len().min(first + MAX_RECORD)];
         if !head[..first]
             .get(..12)?
             .eq_ignore_ascii_case(b"Return-Path:")

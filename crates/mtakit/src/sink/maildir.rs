@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use mtakit_proto::Reply;
 
 use crate::message::Message;
-use crate::sink::{MaildirEnvelope, MessageSink, temporary_failure};
+use crate::sink::{MAX_RECORD, MaildirEnvelope, MaildirReader, MessageSink, temporary_failure};
 
 /// Files in `tmp/` older than this are removed when the sink is created:
 /// deliveries cut short by a crash, as the Maildir convention says.
@@ -26,6 +26,8 @@ pub const STALE_TMP: Duration = Duration::from_secs(36 * 3600);
 /// and Dovecot write them) and a `Received:` trace header
 /// ([`Message::received_header`]), then the message bytes exactly as
 /// received.
+///
+/// [`MaildirReader`] (from [`reader`](Self::reader)) reads the files back.
 ///
 /// Creating the sink removes files in `tmp/` older than [`STALE_TMP`].
 ///
@@ -90,6 +92,12 @@ impl MaildirSink {
         self.root.join("new").join(self.file_name(message_id))
     }
 
+    /// A reader of this Maildir ([`MaildirReader`]), with the default
+    /// size limit.
+    pub fn reader(&self) -> MaildirReader {
+        MaildirReader::new(&self.root)
+    }
+
     fn file_name(&self, message_id: &str) -> String {
         format!("{message_id}.{}", self.host)
     }
@@ -100,7 +108,7 @@ impl MaildirSink {
         let new = self.delivered_path(message.id());
         let result = (|| {
             let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            let head = trace_lines(message, &self.by);
+            let head = trace_lines(message, &self.by)?;
             file.write_all(head.as_bytes())?;
             file.write_all(message.data())?;
             file.sync_all()?;
@@ -116,8 +124,9 @@ impl MaildirSink {
 }
 
 /// What comes before the message in its file: `Return-Path:`, the
-/// envelope record, `Delivered-To:` lines and `Received:`.
-fn trace_lines(message: &Message, by: &str) -> String {
+/// envelope record, `Delivered-To:` lines and `Received:`; an error when
+/// the record would be over [`MAX_RECORD`].
+fn trace_lines(message: &Message, by: &str) -> io::Result<String> {
     let return_path = format!("Return-Path: {}\r\n", message.reverse_path());
     let mut after = String::new();
     for path in message.forward_paths() {
@@ -131,8 +140,16 @@ fn trace_lines(message: &Message, by: &str) -> String {
     after.push_str(&message.received_header(by));
     let mut record = MaildirEnvelope::of(message);
     // The record's length does not depend on `skip` (fixed width).
-    record.skip = return_path.len() + record.to_field().len() + after.len();
-    format!("{return_path}{}{after}", record.to_field())
+    let field = record.to_field().len();
+    if field > MAX_RECORD {
+        // A reader would not find it: refuse rather than store a file
+        // that reads back without its envelope.
+        return Err(io::Error::other(format!(
+            "the envelope record would be {field} octets, over {MAX_RECORD}"
+        )));
+    }
+    record.skip = return_path.len() + field + after.len();
+    Ok(format!("{return_path}{}{after}", record.to_field()))
 }
 
 /// Removes the files in `tmp` last modified before `now - STALE_TMP`;
@@ -180,6 +197,47 @@ impl MessageSink for MaildirSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mtakit_proto::testing::Harness;
+    use mtakit_proto::{Event, SessionConfig};
+
+    /// A message to `n` recipients with long addresses.
+    fn to_many(n: usize) -> Message {
+        let mut config = SessionConfig::new("t");
+        config.limits.max_recipients = n;
+        let mut h = Harness::with_config(config);
+        h.greeting();
+        h.send("EHLO c");
+        h.send("MAIL FROM:<a@a.test>");
+        let domain = format!("{0}.{0}.{0}.test", "d".repeat(58));
+        for i in 0..n {
+            h.send(&format!("RCPT TO:<{i:0>60}@{domain}>"));
+        }
+        h.send("DATA");
+        let session = h.session();
+        session.receive(b"Subject: x\r\n\r\nx\r\n.\r\n");
+        loop {
+            match session.poll_event() {
+                Some(Event::Deliver(t)) => return Message::new(session.info(), t),
+                Some(_) => {}
+                None => panic!("no message"),
+            }
+        }
+    }
+
+    /// A record no reader would find is refused, not written.
+    #[test]
+    fn a_record_over_its_limit_is_refused() {
+        let message = to_many(100);
+        let head = trace_lines(&message, "h").unwrap();
+        assert!(head.len() > 100 * 260);
+        // Some 249 octets of record per recipient.
+        let message = to_many(MAX_RECORD / 240);
+        // Not `unwrap_err`: the Ok value would print 17 MB.
+        let Err(refused) = trace_lines(&message, "h") else {
+            panic!("a record over MAX_RECORD was written");
+        };
+        assert!(refused.to_string().contains("envelope record"), "{refused}");
+    }
 
     #[test]
     fn stale_tmp_files_go_fresh_ones_stay() {

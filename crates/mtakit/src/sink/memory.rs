@@ -1,5 +1,5 @@
-//! [`MemorySink`]: messages kept in memory, bounded, with waits and a
-//! live feed.
+//! [`MemorySink`]: messages (or any [`MemoryEntry`]) kept in memory,
+//! bounded, with waits and a live feed.
 
 use std::collections::VecDeque;
 use std::future::{Future, ready};
@@ -20,15 +20,41 @@ pub const MEMORY_SINK_MESSAGES: usize = 10_000;
 pub const MEMORY_SINK_BYTES: usize = 256 * 1024 * 1024;
 /// What a message costs besides its data, roughly.
 const PER_MESSAGE: usize = 512;
-/// Messages a [`subscribe`](MemorySink::subscribe)r may fall behind by
+/// Entries a [`subscribe`](MemorySink::subscribe)r may fall behind by
 /// before it misses some.
 const FEED: usize = 1024;
+
+/// What a [`MemorySink`] can keep: anything with an id and a cost in
+/// octets. [`Message`] is one (its data plus about 512 octets); an
+/// application keeps its own view of messages (a parsed summary, say)
+/// in a `MemorySink` of that type, with the same bounds and feed.
+pub trait MemoryEntry: Send + Sync + 'static {
+    /// The id [`MemorySink::get`] and [`MemorySink::remove`] look for.
+    fn id(&self) -> &str;
+    /// The octets this entry counts towards the byte budget.
+    fn cost(&self) -> usize;
+}
+
+impl MemoryEntry for Message {
+    fn id(&self) -> &str {
+        Message::id(self)
+    }
+
+    fn cost(&self) -> usize {
+        self.data().len() + PER_MESSAGE
+    }
+}
 
 /// Keeps messages in memory, in arrival order, within a count and a byte
 /// budget: past either the oldest go first. Cloning gives another handle
 /// to the same store. The test harness uses it, and
 /// [`subscribe`](Self::subscribe) feeds each new message to whoever
 /// listens (a UI, a test waiting for something in particular).
+///
+/// `MemorySink` alone is `MemorySink<Message>`, the [`MessageSink`]. Any
+/// other [`MemoryEntry`] type gets the same bounded store:
+/// `MemorySink::<MyEntry>::bounded(n, bytes)` (`mtakit serve` keeps its
+/// message summaries so).
 ///
 /// ```
 /// use mtakit::MemorySink;
@@ -38,31 +64,35 @@ const FEED: usize = 1024;
 /// // Nothing arrives, so the wait gives up and returns what there is.
 /// assert!(sink.wait_for(1, std::time::Duration::from_millis(10)).is_err());
 /// ```
-#[derive(Clone, Debug)]
-pub struct MemorySink {
-    inner: Arc<Inner>,
+#[derive(Debug)]
+pub struct MemorySink<T = Message> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Clone for MemorySink<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]
-struct Inner {
-    state: Mutex<Kept>,
-    max_messages: usize,
+struct Inner<T> {
+    state: Mutex<Kept<T>>,
+    max_entries: usize,
     max_bytes: usize,
     arrived: Condvar,
     notify: Notify,
-    feed: broadcast::Sender<Arc<Message>>,
+    feed: broadcast::Sender<Arc<T>>,
 }
 
-/// The messages kept, and what they cost.
-#[derive(Debug, Default)]
-struct Kept {
-    messages: VecDeque<Arc<Message>>,
+/// The entries kept, and what they cost.
+#[derive(Debug)]
+struct Kept<T> {
+    entries: VecDeque<Arc<T>>,
     bytes: usize,
     received: u64,
-}
-
-fn cost(message: &Message) -> usize {
-    message.data().len() + PER_MESSAGE
 }
 
 impl Default for MemorySink {
@@ -90,11 +120,25 @@ impl MemorySink {
     /// # let _ = sink;
     /// ```
     pub fn with_limits(max_messages: usize, max_bytes: usize) -> Self {
+        Self::bounded(max_messages, max_bytes)
+    }
+}
+
+impl<T: MemoryEntry> MemorySink<T> {
+    /// An empty store of `T` that keeps at most `max_entries` entries and
+    /// `max_bytes` octets ([`MemoryEntry::cost`]); past either, the oldest
+    /// are dropped. A single entry larger than `max_bytes` is still kept,
+    /// alone (check [`max_bytes`](Self::max_bytes) first to refuse it).
+    pub fn bounded(max_entries: usize, max_bytes: usize) -> Self {
         let (feed, _) = broadcast::channel(FEED);
         Self {
             inner: Arc::new(Inner {
-                state: Mutex::new(Kept::default()),
-                max_messages: max_messages.max(1),
+                state: Mutex::new(Kept {
+                    entries: VecDeque::new(),
+                    bytes: 0,
+                    received: 0,
+                }),
+                max_entries: max_entries.max(1),
                 max_bytes,
                 arrived: Condvar::new(),
                 notify: Notify::new(),
@@ -103,21 +147,26 @@ impl MemorySink {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Kept> {
+    fn lock(&self) -> MutexGuard<'_, Kept<T>> {
         self.inner
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A copy of every message kept.
-    pub fn messages(&self) -> Vec<Message> {
-        self.lock().messages.iter().map(|m| (**m).clone()).collect()
+    /// The most entries kept.
+    pub fn max_entries(&self) -> usize {
+        self.inner.max_entries
     }
 
-    /// How many messages are kept.
+    /// The byte budget.
+    pub fn max_bytes(&self) -> usize {
+        self.inner.max_bytes
+    }
+
+    /// How many entries are kept.
     pub fn len(&self) -> usize {
-        self.lock().messages.len()
+        self.lock().entries.len()
     }
 
     /// True when none are kept.
@@ -125,48 +174,112 @@ impl MemorySink {
         self.len() == 0
     }
 
-    /// Octets the kept messages count towards the byte budget.
+    /// Octets the kept entries count towards the byte budget.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
     }
 
-    /// How many messages arrived in all, including those dropped since
+    /// How many entries arrived in all, including those dropped since
     /// and those taken.
     pub fn received(&self) -> u64 {
         self.lock().received
     }
 
-    /// Each message that arrives from now on. A receiver that falls more
-    /// than 1024 messages behind gets
+    /// Each entry that arrives from now on. A receiver that falls more
+    /// than 1024 entries behind gets
     /// [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) and goes
     /// on with the newest.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Message>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<T>> {
         self.inner.feed.subscribe()
     }
 
-    /// Removes and returns every message kept.
-    pub fn take(&self) -> Vec<Message> {
+    /// The entries kept, oldest first, shared (no copy).
+    pub fn entries(&self) -> Vec<Arc<T>> {
+        self.lock().entries.iter().cloned().collect()
+    }
+
+    /// The entry with this id, if kept.
+    pub fn get(&self, id: &str) -> Option<Arc<T>> {
+        self.lock().entries.iter().find(|e| e.id() == id).cloned()
+    }
+
+    /// Removes the entry with this id; `None` when none is kept.
+    pub fn remove(&self, id: &str) -> Option<Arc<T>> {
+        let mut state = self.lock();
+        let at = state.entries.iter().position(|e| e.id() == id)?;
+        let gone = state.entries.remove(at)?;
+        state.bytes -= gone.cost();
+        Some(gone)
+    }
+
+    /// Removes every entry; returns how many there were.
+    pub fn clear(&self) -> usize {
         let mut state = self.lock();
         state.bytes = 0;
-        std::mem::take(&mut state.messages)
+        std::mem::take(&mut state.entries).len()
+    }
+
+    /// Adds an entry, dropping the oldest past the budgets, and wakes
+    /// every waiter and subscriber. Returns the entries dropped, oldest
+    /// first.
+    pub fn insert(&self, entry: Arc<T>) -> Vec<Arc<T>> {
+        let mut evicted = Vec::new();
+        {
+            let mut state = self.lock();
+            state.received += 1;
+            state.bytes += entry.cost();
+            state.entries.push_back(entry.clone());
+            while state.entries.len() > self.inner.max_entries
+                || (state.bytes > self.inner.max_bytes && state.entries.len() > 1)
+            {
+                if let Some(old) = state.entries.pop_front() {
+                    state.bytes -= old.cost();
+                    evicted.push(old);
+                }
+            }
+        }
+        self.inner.arrived.notify_all();
+        self.inner.notify.notify_waiters();
+        // Nobody listening is fine.
+        let _ = self.inner.feed.send(entry);
+        evicted
+    }
+
+    /// [`insert`](Self::insert)s `entry`, dropping what it evicts.
+    pub fn push(&self, entry: T) {
+        self.insert(Arc::new(entry));
+    }
+}
+
+impl<T: MemoryEntry + Clone> MemorySink<T> {
+    /// A copy of every entry kept, oldest first.
+    pub fn messages(&self) -> Vec<T> {
+        self.lock().entries.iter().map(|m| (**m).clone()).collect()
+    }
+
+    /// Removes and returns every entry kept.
+    pub fn take(&self) -> Vec<T> {
+        let mut state = self.lock();
+        state.bytes = 0;
+        std::mem::take(&mut state.entries)
             .into_iter()
             .map(|m| Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone()))
             .collect()
     }
 
-    /// Blocks until at least `n` messages arrived, or `timeout` passed.
+    /// Blocks until at least `n` entries are kept, or `timeout` passed.
     ///
     /// # Errors
     ///
-    /// On timeout, the messages that did arrive.
-    pub fn wait_for(&self, n: usize, timeout: Duration) -> Result<Vec<Message>, Vec<Message>> {
+    /// On timeout, the entries that did arrive.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Result<Vec<T>, Vec<T>> {
         let guard = self.lock();
         let (guard, _) = self
             .inner
             .arrived
-            .wait_timeout_while(guard, timeout, |kept| kept.messages.len() < n)
+            .wait_timeout_while(guard, timeout, |kept| kept.entries.len() < n)
             .unwrap_or_else(PoisonError::into_inner);
-        let found = guard.messages.len() >= n;
+        let found = guard.entries.len() >= n;
         drop(guard);
         if found {
             Ok(self.messages())
@@ -175,17 +288,13 @@ impl MemorySink {
         }
     }
 
-    /// Waits, without blocking the runtime, until at least `n` messages
-    /// arrived, or `timeout` passed.
+    /// Waits, without blocking the runtime, until at least `n` entries
+    /// are kept, or `timeout` passed.
     ///
     /// # Errors
     ///
-    /// On timeout, the messages that did arrive.
-    pub async fn wait_for_async(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> Result<Vec<Message>, Vec<Message>> {
+    /// On timeout, the entries that did arrive.
+    pub async fn wait_for_async(&self, n: usize, timeout: Duration) -> Result<Vec<T>, Vec<T>> {
         let deadline = Instant::now() + timeout;
         loop {
             let notified = self.inner.notify.notified();
@@ -205,29 +314,6 @@ impl MemorySink {
             }
         }
     }
-
-    /// Adds a message, dropping the oldest past the budgets, and wakes
-    /// every waiter and subscriber.
-    pub fn push(&self, message: Message) {
-        let message = Arc::new(message);
-        {
-            let mut state = self.lock();
-            state.received += 1;
-            state.bytes += cost(&message);
-            state.messages.push_back(message.clone());
-            while state.messages.len() > self.inner.max_messages
-                || (state.bytes > self.inner.max_bytes && state.messages.len() > 1)
-            {
-                if let Some(old) = state.messages.pop_front() {
-                    state.bytes -= cost(&old);
-                }
-            }
-        }
-        self.inner.arrived.notify_all();
-        self.inner.notify.notify_waiters();
-        // Nobody listening is fine.
-        let _ = self.inner.feed.send(message);
-    }
 }
 
 impl MessageSink for MemorySink {
@@ -238,58 +324,5 @@ impl MessageSink for MemorySink {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use mtakit_proto::testing::Harness;
-    use mtakit_proto::{Event, SessionConfig};
-
-    /// A message of `size` octets of content, through a real session.
-    fn message(size: usize) -> Message {
-        let mut h = Harness::with_config(SessionConfig::new("t"));
-        h.greeting();
-        h.send("EHLO c");
-        h.send("MAIL FROM:<a@a.test>");
-        h.send("RCPT TO:<b@b.test>");
-        h.send("DATA");
-        let mut body = vec![b'x'; size.saturating_sub(2)];
-        body.extend_from_slice(b"\r\n.\r\n");
-        let session = h.session();
-        session.receive(&body);
-        loop {
-            match session.poll_event() {
-                Some(Event::Deliver(t)) => return Message::new(session.info(), t),
-                Some(_) => {}
-                None => panic!("no message"),
-            }
-        }
-    }
-
-    #[test]
-    fn the_oldest_go_first_past_either_budget() {
-        let sink = MemorySink::with_limits(3, usize::MAX);
-        for _ in 0..5 {
-            sink.push(message(10));
-        }
-        assert_eq!((sink.len(), sink.received()), (3, 5));
-        let sink = MemorySink::with_limits(100, 3 * (1000 + PER_MESSAGE));
-        for _ in 0..5 {
-            sink.push(message(1000));
-        }
-        assert_eq!(sink.len(), 3);
-        assert!(sink.bytes() <= 3 * (1000 + PER_MESSAGE));
-        // One message over the whole budget is still kept, alone.
-        sink.push(message(10_000));
-        assert_eq!(sink.len(), 1);
-        assert!(sink.take().len() == 1 && sink.bytes() == 0);
-    }
-
-    #[tokio::test]
-    async fn subscribers_get_each_new_message() {
-        let sink = MemorySink::new();
-        let mut feed = sink.subscribe();
-        let sent = message(10);
-        let id = sent.id().to_owned();
-        sink.push(sent);
-        assert_eq!(feed.recv().await.unwrap().id(), id);
-    }
-}
+#[path = "memory_tests.rs"]
+mod tests;

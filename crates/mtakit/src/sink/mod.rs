@@ -3,6 +3,7 @@
 
 mod envelope_record;
 mod maildir;
+mod maildir_read;
 mod memory;
 mod null;
 
@@ -14,7 +15,11 @@ use crate::message::Message;
 
 pub use envelope_record::{MAX_RECORD, MaildirEnvelope};
 pub use maildir::{MaildirSink, STALE_TMP};
-pub use memory::{MEMORY_SINK_BYTES, MEMORY_SINK_MESSAGES, MemorySink};
+pub use maildir_read::{
+    EnvelopeSource, MAILDIR_MAX_FILE, MaildirEntry, MaildirMessage, MaildirReadError,
+    MaildirReader, is_plain_id,
+};
+pub use memory::{MEMORY_SINK_BYTES, MEMORY_SINK_MESSAGES, MemoryEntry, MemorySink};
 pub use null::NullSink;
 
 /// Stores accepted messages. This is pymta's `IMessageDeliverer`, made

@@ -1,5 +1,5 @@
 //! The cheap scan of a message before mail-parser's full parse, and the
-//! limits it enforces.
+//! limits it enforces (feature `mime`).
 //!
 //! mail-parser 0.11 builds nested `message/*` parts as a tree with no depth
 //! limit and drops it recursively: 50,000 nested `message/rfc822` parts
@@ -25,20 +25,21 @@ use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 /// together) that is handed to the full parser: 32. Real mail seldom
 /// nests beyond 5; mail-parser's recursive drop overflowed a 2 MiB thread
 /// stack between 30,000 and 50,000 levels, three orders of magnitude more.
-pub(crate) const MAX_MIME_DEPTH: usize = 32;
+pub const MAX_MIME_DEPTH: usize = 32;
 /// The most MIME parts handed to the full parser: 10,000.
-pub(crate) const MAX_MIME_PARTS: usize = 10_000;
+pub const MAX_MIME_PARTS: usize = 10_000;
 /// The most RFC 2231 parameter sections (`name*=`, `name*N=`,
 /// `name*N*=`) in a message handed to the full parser: 2,000. mail-parser
 /// merges them in quadratic time; 2,000 cost well under a millisecond.
-pub(crate) const MAX_RFC2231_PARAMS: usize = 2_000;
+pub const MAX_RFC2231_PARAMS: usize = 2_000;
 /// Levels of base64 / quoted-printable `message/*` parts mail-parser
 /// parses (its `MAX_NESTED_ENCODED`); deeper ones stay opaque.
 const ENCODED_LEVELS: usize = 3;
 
 /// Why a message is not taken apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TooComplex {
+#[non_exhaustive]
+pub enum TooComplex {
     /// Nested deeper than [`MAX_MIME_DEPTH`].
     Depth,
     /// More than [`MAX_MIME_PARTS`] parts.
@@ -63,9 +64,11 @@ impl fmt::Display for TooComplex {
     }
 }
 
+impl std::error::Error for TooComplex {}
+
 /// The cheap scan before a full parse: linear in the size of `raw` (plus
 /// the decoded size of encoded `message/*` parts, at most three levels).
-pub(crate) fn check(raw: &[u8]) -> Result<(), TooComplex> {
+pub fn check(raw: &[u8]) -> Result<(), TooComplex> {
     if rfc2231_sections(raw) > MAX_RFC2231_PARAMS {
         return Err(TooComplex::Parameters);
     }
@@ -349,7 +352,7 @@ fn boundary(line: &[u8], stack: &[Frame]) -> Option<(usize, bool)> {
 
 /// A message of `depth` nested `message/rfc822` parts, for tests.
 #[cfg(test)]
-pub(crate) fn nested_rfc822(depth: usize) -> Vec<u8> {
+pub(super) fn nested_rfc822(depth: usize) -> Vec<u8> {
     let mut raw = b"Subject: outer\r\n".to_vec();
     for _ in 0..depth {
         raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
@@ -383,7 +386,7 @@ mod tests {
         );
         assert_eq!(check(&nested_rfc822(50_000)), Err(TooComplex::Depth));
         assert!(matches!(
-            super::super::mime_guard::parse(&nested_rfc822(3)),
+            super::super::mime_bound::parse(&nested_rfc822(3)),
             Ok(Some(_))
         ));
     }
