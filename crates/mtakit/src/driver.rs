@@ -346,6 +346,11 @@ where
                             self.flush(io).await?;
                         }
                     }
+                    Event::PolicyError(error) => {
+                        // A bug in the policy or sink: the client got a
+                        // corrected reply; say why here.
+                        tracing::warn!(peer = %self.session.info().peer(), %error, "policy error");
+                    }
                     Event::Command(line) => {
                         if let Some(recorder) = self.recorder.as_mut() {
                             recorder.push(Entry::Command(line));
@@ -355,7 +360,7 @@ where
                         let connect = matches!(pending, Pending::Connect);
                         // Boxed, like the other rare steps, so that an idle
                         // connection's future stays small.
-                        let verdict = Box::pin(decide(&shared, &mut self.session, pending)).await;
+                        let verdict = Box::pin(decide(&shared, &self.session, pending)).await;
                         self.session
                             .decide(verdict)
                             .map_err(ConnectionError::internal)?;

@@ -63,7 +63,7 @@
 //!
 //! impl Policy for LocalOnly {
 //!     async fn accept_rcpt_to(&self, _: &SessionInfo, to: &ForwardPath, _: &RcptParams) -> Verdict {
-//!         let local = to.mailbox().is_some_and(|m| m.domain().to_string() == "example.com");
+//!         let local = to.mailbox().is_some_and(|m| m.domain().eq_ignore_ascii_case("example.com"));
 //!         Verdict::from(local)
 //!     }
 //! }
@@ -147,7 +147,7 @@ pub mod fault;
 mod hooks;
 mod message;
 pub mod observe;
-mod policy;
+pub mod policy;
 pub mod proxy;
 mod server;
 mod shared;
@@ -165,6 +165,6 @@ pub use budget::DEFAULT_CONTENT_IN_FLIGHT;
 pub use error::{ConnectionError, ServerError};
 pub use message::Message;
 pub use mtakit_proto::{Limits, Reply, Verdict};
-pub use policy::{AcceptAll, Policy};
+pub use policy::{AcceptAll, Policy, Stage};
 pub use server::{Builder, Server};
 pub use sink::{MaildirSink, MemorySink, MessageSink, NullSink};

@@ -4,15 +4,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use mtakit_proto::{
-    Domain, Extensions, ForwardPath, MailParams, Mechanism, RcptParams, ReversePath, SessionInfo,
-    Verdict,
-};
+use mtakit_proto::{SessionInfo, Verdict};
 
 use super::plan::FaultPlan;
 use super::rule::{Action, Stage};
 use crate::message::Message;
-use crate::policy::{AcceptAll, Policy};
+use crate::policy::{AcceptAll, Policy, Stage as PolicyStage};
 use crate::sink::temporary_failure;
 
 /// A [`FaultPlan`] in front of a policy; from [`FaultPlan::wrap`].
@@ -104,116 +101,88 @@ impl FaultPlan {
     }
 }
 
-async fn or_else<F: Future<Output = Verdict>>(fault: Option<Verdict>, then: F) -> Verdict {
-    match fault {
-        Some(verdict) => verdict,
-        None => then.await,
+impl FaultPlan {
+    /// Runs the rules for `stage` in front of `policy`: a firing rule
+    /// decides, and otherwise `policy` does.
+    async fn decide_before<P: Policy>(
+        &self,
+        policy: &P,
+        session: &SessionInfo,
+        stage: PolicyStage<'_>,
+    ) -> Verdict {
+        let fault = match stage {
+            PolicyStage::Connect => {
+                self.session_started(session);
+                let ip = || session.peer().ip().to_string();
+                self.apply(Stage::Connect, ip, session).await
+            }
+            PolicyStage::Helo { name, .. } => {
+                self.apply(Stage::Helo, || name.to_string(), session).await
+            }
+            PolicyStage::StartTls => self.apply(Stage::StartTls, || "", session).await,
+            PolicyStage::Auth { mechanism } => {
+                self.apply(Stage::Auth, || mechanism.name(), session).await
+            }
+            PolicyStage::MailFrom { reverse_path, .. } => {
+                let argument = || reverse_path.to_string();
+                self.apply(Stage::Mail, argument, session).await
+            }
+            PolicyStage::RcptTo { forward_path, .. } => {
+                let argument = || forward_path.to_string();
+                self.apply(Stage::Rcpt, argument, session).await
+            }
+            PolicyStage::Data => self.apply(Stage::Data, || "", session).await,
+            PolicyStage::Message { message } => {
+                let faults = self.apply_message(session, message, false).await;
+                faults.into_iter().next().flatten()
+            }
+            PolicyStage::MessageEach { message } => {
+                return self.decide_each(policy, session, message).await;
+            }
+            _ => None,
+        };
+        match fault {
+            Some(verdict) => verdict,
+            None => policy.decide(session, stage).await,
+        }
+    }
+
+    /// The LMTP message stage: the rules decide per recipient, and
+    /// `policy` for the recipients no rule decided.
+    async fn decide_each<P: Policy>(
+        &self,
+        policy: &P,
+        session: &SessionInfo,
+        message: &Message,
+    ) -> Verdict {
+        let faults = self.apply_message(session, message, true).await;
+        if faults.iter().all(Option::is_some) {
+            return Verdict::each(faults.into_iter().flatten());
+        }
+        let theirs = policy
+            .decide(session, PolicyStage::MessageEach { message })
+            .await;
+        let theirs: Vec<Verdict> = match theirs.recipients() {
+            Some(each) if each.len() == faults.len() => each.to_vec(),
+            Some(_) => vec![Verdict::reject_with(temporary_failure()); faults.len()],
+            None => vec![theirs; faults.len()],
+        };
+        Verdict::each(
+            faults
+                .into_iter()
+                .zip(theirs)
+                .map(|(fault, theirs)| fault.unwrap_or(theirs)),
+        )
     }
 }
 
 impl<P: Policy> Policy for Faulted<P> {
-    async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
-        self.plan.session_started(session);
-        let ip = || session.peer().ip().to_string();
-        let fault = self.plan.apply(Stage::Connect, ip, session).await;
-        or_else(fault, self.policy.accept_connection(session)).await
-    }
-
-    fn max_message_size(&self, session: &SessionInfo) -> Option<u64> {
-        self.policy.max_message_size(session)
-    }
-
-    async fn accept_helo(&self, session: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Helo, || name.to_string(), session)
-            .await;
-        or_else(fault, self.policy.accept_helo(session, name, extended)).await
-    }
-
-    fn ehlo_extensions(&self, session: &SessionInfo, name: &Domain, extensions: &mut Extensions) {
-        self.policy.ehlo_extensions(session, name, extensions);
-    }
-
-    async fn accept_starttls(&self, session: &SessionInfo) -> Verdict {
-        let fault = self.plan.apply(Stage::StartTls, || "", session).await;
-        or_else(fault, self.policy.accept_starttls(session)).await
-    }
-
-    async fn accept_auth(&self, session: &SessionInfo, mechanism: Mechanism) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Auth, || mechanism.name(), session)
-            .await;
-        or_else(fault, self.policy.accept_auth(session, mechanism)).await
-    }
-
-    async fn accept_mail_from(
+    fn decide(
         &self,
         session: &SessionInfo,
-        reverse_path: &ReversePath,
-        params: &MailParams,
-    ) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Mail, || reverse_path.to_string(), session)
-            .await;
-        or_else(
-            fault,
-            self.policy.accept_mail_from(session, reverse_path, params),
-        )
-        .await
-    }
-
-    async fn accept_rcpt_to(
-        &self,
-        session: &SessionInfo,
-        forward_path: &ForwardPath,
-        params: &RcptParams,
-    ) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Rcpt, || forward_path.to_string(), session)
-            .await;
-        or_else(
-            fault,
-            self.policy.accept_rcpt_to(session, forward_path, params),
-        )
-        .await
-    }
-
-    async fn accept_data(&self, session: &SessionInfo) -> Verdict {
-        let fault = self.plan.apply(Stage::Data, || "", session).await;
-        or_else(fault, self.policy.accept_data(session)).await
-    }
-
-    async fn accept_message(&self, session: &SessionInfo, message: &Message) -> Verdict {
-        let fault = self.plan.apply_message(session, message, false).await;
-        let fault = fault.into_iter().next().flatten();
-        or_else(fault, self.policy.accept_message(session, message)).await
-    }
-
-    async fn accept_message_each(&self, session: &SessionInfo, message: &Message) -> Vec<Verdict> {
-        let faults = self.plan.apply_message(session, message, true).await;
-        let mut theirs = if faults.iter().any(Option::is_none) {
-            self.policy.accept_message_each(session, message).await
-        } else {
-            Vec::new()
-        }
-        .into_iter();
-        faults
-            .into_iter()
-            .map(|fault| {
-                let next = theirs.next();
-                fault
-                    .or(next)
-                    .unwrap_or_else(|| Verdict::reject_with(temporary_failure()))
-            })
-            .collect()
-    }
-
-    async fn accept_vrfy(&self, session: &SessionInfo, argument: &str) -> Verdict {
-        self.policy.accept_vrfy(session, argument).await
+        stage: PolicyStage<'_>,
+    ) -> impl Future<Output = Verdict> + Send {
+        self.plan.decide_before(&self.policy, session, stage)
     }
 
     fn reply_pace(&self, session: &SessionInfo) -> Option<Duration> {
@@ -223,62 +192,14 @@ impl<P: Policy> Policy for Faulted<P> {
     }
 }
 
-impl FaultPlan {
-    fn as_policy(&self) -> Faulted<AcceptAll> {
-        self.clone().wrap(AcceptAll)
-    }
-}
-
 /// A plan on its own accepts whatever no rule refuses.
 impl Policy for FaultPlan {
-    async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
-        self.as_policy().accept_connection(session).await
-    }
-
-    async fn accept_helo(&self, session: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
-        self.as_policy().accept_helo(session, name, extended).await
-    }
-
-    async fn accept_starttls(&self, session: &SessionInfo) -> Verdict {
-        self.as_policy().accept_starttls(session).await
-    }
-
-    async fn accept_auth(&self, session: &SessionInfo, mechanism: Mechanism) -> Verdict {
-        self.as_policy().accept_auth(session, mechanism).await
-    }
-
-    async fn accept_mail_from(
+    fn decide(
         &self,
         session: &SessionInfo,
-        reverse_path: &ReversePath,
-        params: &MailParams,
-    ) -> Verdict {
-        self.as_policy()
-            .accept_mail_from(session, reverse_path, params)
-            .await
-    }
-
-    async fn accept_rcpt_to(
-        &self,
-        session: &SessionInfo,
-        forward_path: &ForwardPath,
-        params: &RcptParams,
-    ) -> Verdict {
-        self.as_policy()
-            .accept_rcpt_to(session, forward_path, params)
-            .await
-    }
-
-    async fn accept_data(&self, session: &SessionInfo) -> Verdict {
-        self.as_policy().accept_data(session).await
-    }
-
-    async fn accept_message(&self, session: &SessionInfo, message: &Message) -> Verdict {
-        self.as_policy().accept_message(session, message).await
-    }
-
-    async fn accept_message_each(&self, session: &SessionInfo, message: &Message) -> Vec<Verdict> {
-        self.as_policy().accept_message_each(session, message).await
+        stage: PolicyStage<'_>,
+    ) -> impl Future<Output = Verdict> + Send {
+        self.decide_before(&AcceptAll, session, stage)
     }
 
     fn reply_pace(&self, session: &SessionInfo) -> Option<Duration> {

@@ -12,6 +12,7 @@ mod interop_lettre;
 mod lmtp;
 mod oauth;
 mod pipelining;
+mod policy_dispatch;
 mod proxy_protocol;
 mod proxy_protocol_timeouts;
 mod server_auth;
