@@ -19,8 +19,9 @@ use crate::sink::{MessageSink, temporary_failure};
 
 /// Resolves one pending decision with the policy or the authenticator.
 /// The policy is asked through [`Policy::decide`] only.
-pub(crate) async fn decide<P, A, S>(
-    shared: &Shared<P, A, S>,
+pub(crate) async fn decide<M, P, A, S>(
+    shared: &Shared<M, A, S>,
+    policy: &P,
     session: &Session,
     pending: Pending,
 ) -> Verdict
@@ -30,7 +31,6 @@ where
     S: MessageSink,
 {
     let budget = shared.config.limits.command_timeout;
-    let policy = &shared.policy;
     let info = session.info();
     let fut = async {
         let stage = match &pending {
@@ -75,8 +75,9 @@ where
 
 /// Runs the message policy and the sink for a complete message. Returns
 /// one verdict, or one per recipient for LMTP, and the message id.
-pub(crate) async fn deliver<P, A, S>(
-    shared: &Arc<Shared<P, A, S>>,
+pub(crate) async fn deliver<M, P, A, S>(
+    shared: &Arc<Shared<M, A, S>>,
+    policy: &P,
     session: &Session,
     transaction: Transaction,
 ) -> (Vec<Verdict>, String)
@@ -90,7 +91,6 @@ where
     let recipients = transaction.envelope.recipients.len();
     let mut message = Message::new(session.info(), transaction);
     let id = message.id().to_owned();
-    let policy = &shared.policy;
     let verdicts = if lmtp {
         // One verdict per recipient; only the accepted ones are delivered.
         let stage = Stage::MessageEach { message: &message };

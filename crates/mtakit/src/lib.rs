@@ -165,6 +165,6 @@ pub use budget::DEFAULT_CONTENT_IN_FLIGHT;
 pub use error::{ConnectionError, ServerError};
 pub use message::Message;
 pub use mtakit_proto::{Limits, Reply, Verdict};
-pub use policy::{AcceptAll, Policy, Stage};
+pub use policy::{AcceptAll, MakePolicy, Policy, Stage};
 pub use server::{Builder, Server};
 pub use sink::{MaildirSink, MemorySink, MessageSink, NullSink};

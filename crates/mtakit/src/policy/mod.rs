@@ -1,6 +1,7 @@
 //! The [`Policy`] trait: one dispatch point, [`Policy::decide`], over one
 //! async hook per SMTP [`Stage`].
 
+mod make;
 mod stage;
 
 use std::future::{Future, ready};
@@ -12,6 +13,7 @@ use mtakit_proto::{
 
 use crate::message::Message;
 
+pub use make::MakePolicy;
 pub use stage::Stage;
 
 /// Decides, command by command, what the server accepts. This is pymta's
@@ -171,14 +173,6 @@ pub trait Policy: Send + Sync + 'static {
         async move { vec![verdict.await; count] }
     }
 
-    /// How long to wait between octets when writing the next replies, for
-    /// testing how a client copes with a slow server (transport chaos).
-    /// Asked before each write; `None`, the default, writes at once.
-    fn reply_pace(&self, session: &SessionInfo) -> Option<std::time::Duration> {
-        let _ = session;
-        None
-    }
-
     /// VRFY. Accept gives `252 2.5.2`; a policy that knows its users may
     /// accept with `250` and the mailbox.
     fn accept_vrfy(
@@ -204,9 +198,6 @@ impl<P: Policy> Policy for Arc<P> {
         stage: Stage<'_>,
     ) -> impl Future<Output = Verdict> + Send {
         (**self).decide(session, stage)
-    }
-    fn reply_pace(&self, session: &SessionInfo) -> Option<std::time::Duration> {
-        (**self).reply_pace(session)
     }
 }
 
