@@ -13,6 +13,7 @@ mod lmtp;
 mod oauth;
 mod pipelining;
 mod policy_dispatch;
+mod policy_errors;
 mod proxy_protocol;
 mod proxy_protocol_timeouts;
 mod server_auth;
