@@ -37,7 +37,14 @@ where
             Pending::Authenticate { credentials } => {
                 return match shared.authenticator.authenticate(credentials, info).await {
                     AuthResult::Success => Verdict::accept(),
-                    AuthResult::Failure => Verdict::reject(),
+                    AuthResult::Failure => {
+                        tracing::info!(
+                            user = credentials.username(),
+                            mechanism = ?credentials.mechanism(),
+                            "authentication failed"
+                        );
+                        Verdict::reject()
+                    }
                     AuthResult::Error(reply) => Verdict::reject_with(reply),
                 };
             }

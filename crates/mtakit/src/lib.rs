@@ -140,6 +140,7 @@ mod budget;
 pub mod client;
 pub mod docs;
 mod driver;
+mod either;
 mod error;
 #[cfg(feature = "faults")]
 #[cfg_attr(docsrs, doc(cfg(feature = "faults")))]
@@ -162,9 +163,10 @@ pub use mtakit_proto as proto;
 
 pub use auth::{AuthFn, AuthResult, Authenticator, NoAuth, UserTable, auth_fn};
 pub use budget::DEFAULT_CONTENT_IN_FLIGHT;
+pub use either::Either;
 pub use error::{ConnectionError, ServerError};
 pub use message::Message;
 pub use mtakit_proto::{Limits, Reply, Verdict};
-pub use policy::{AcceptAll, MakePolicy, Policy, Stage};
+pub use policy::{AcceptAll, Chain, MakePolicy, Policy, PolicyFn, Stage, policy_fn};
 pub use server::{Builder, Server};
 pub use sink::{MaildirSink, MemorySink, MessageSink, NullSink};

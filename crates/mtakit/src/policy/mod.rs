@@ -1,6 +1,7 @@
 //! The [`Policy`] trait: one dispatch point, [`Policy::decide`], over one
 //! async hook per SMTP [`Stage`].
 
+mod compose;
 mod make;
 mod stage;
 
@@ -13,6 +14,7 @@ use mtakit_proto::{
 
 use crate::message::Message;
 
+pub use compose::{Chain, PolicyFn, policy_fn};
 pub use make::MakePolicy;
 pub use stage::Stage;
 
@@ -32,7 +34,7 @@ pub use stage::Stage;
 ///
 /// The server calls only [`decide`](Self::decide), whose default
 /// dispatches each [`Stage`] to its `accept_*` method. A wrapper (a
-/// logging policy, [`Arc`], a fault plan, [`Chain`], [`Either`]) forwards
+/// logging policy, [`Arc`], a fault plan, [`Chain`], [`Either`](crate::Either)) forwards
 /// `decide` alone and so sees every stage, including any added later. A
 /// policy that overrides `decide` and still wants the per-stage methods for
 /// some stages calls [`dispatch`] for them. [`policy_fn`] makes a policy
@@ -70,6 +72,15 @@ pub trait Policy: Send + Sync + 'static {
         stage: Stage<'_>,
     ) -> impl Future<Output = Verdict> + Send {
         dispatch(self, session, stage)
+    }
+
+    /// This policy, then `next`: the first verdict that does not accept
+    /// wins, and accepting verdicts merge; see [`Chain`].
+    fn and_then<B: Policy>(self, next: B) -> Chain<Self, B>
+    where
+        Self: Sized,
+    {
+        Chain::new(self, next)
     }
 
     /// A client connected, before the greeting. Reject gives `554` and
@@ -205,31 +216,29 @@ impl<P: Policy> Policy for Arc<P> {
 /// [`Policy::decide`] does, for a policy that overrides `decide` for some
 /// stages only. [`Stage::MessageEach`] gives
 /// [`Verdict::each`] of [`Policy::accept_message_each`].
-pub fn dispatch<P: Policy + ?Sized>(
+pub async fn dispatch<P: Policy + ?Sized>(
     policy: &P,
     session: &SessionInfo,
     stage: Stage<'_>,
-) -> impl Future<Output = Verdict> + Send {
-    async move {
-        match stage {
-            Stage::Connect => policy.accept_connection(session).await,
-            Stage::Helo { name, extended } => policy.accept_helo(session, name, extended).await,
-            Stage::StartTls => policy.accept_starttls(session).await,
-            Stage::Auth { mechanism } => policy.accept_auth(session, mechanism).await,
-            Stage::MailFrom {
-                reverse_path,
-                params,
-            } => policy.accept_mail_from(session, reverse_path, params).await,
-            Stage::RcptTo {
-                forward_path,
-                params,
-            } => policy.accept_rcpt_to(session, forward_path, params).await,
-            Stage::Data => policy.accept_data(session).await,
-            Stage::Message { message } => policy.accept_message(session, message).await,
-            Stage::MessageEach { message } => {
-                Verdict::each(policy.accept_message_each(session, message).await)
-            }
-            Stage::Vrfy { argument } => policy.accept_vrfy(session, argument).await,
+) -> Verdict {
+    match stage {
+        Stage::Connect => policy.accept_connection(session).await,
+        Stage::Helo { name, extended } => policy.accept_helo(session, name, extended).await,
+        Stage::StartTls => policy.accept_starttls(session).await,
+        Stage::Auth { mechanism } => policy.accept_auth(session, mechanism).await,
+        Stage::MailFrom {
+            reverse_path,
+            params,
+        } => policy.accept_mail_from(session, reverse_path, params).await,
+        Stage::RcptTo {
+            forward_path,
+            params,
+        } => policy.accept_rcpt_to(session, forward_path, params).await,
+        Stage::Data => policy.accept_data(session).await,
+        Stage::Message { message } => policy.accept_message(session, message).await,
+        Stage::MessageEach { message } => {
+            Verdict::each(policy.accept_message_each(session, message).await)
         }
+        Stage::Vrfy { argument } => policy.accept_vrfy(session, argument).await,
     }
 }

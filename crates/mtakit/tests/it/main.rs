@@ -12,6 +12,7 @@ mod interop_lettre;
 mod lmtp;
 mod oauth;
 mod pipelining;
+mod policy_compose;
 mod policy_dispatch;
 mod policy_errors;
 mod proxy_protocol;
