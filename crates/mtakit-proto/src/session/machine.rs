@@ -211,7 +211,8 @@ impl Session {
             self.close_now();
             return Ok(());
         }
-        let mut verdict = verdict;
+        let close = verdict.close == Close::AfterReply;
+        let mut verdict = self.check_verdict(&awaiting, verdict);
         self.apply_stage_data(&awaiting, &mut verdict);
         if let Awaiting::Deliver { recipients } = awaiting
             && let Some(each) = verdict.take_each()
@@ -220,16 +221,15 @@ impl Session {
             let each = if each.len() == recipients {
                 each
             } else {
-                self.emit(Event::PolicyError(PolicyError::Ignored {
+                self.emit(Event::PolicyError(PolicyError::WrongCount {
                     stage: StageKind::Deliver,
-                    what: "each",
+                    expected: recipients,
+                    got: each.len(),
                 }));
-                vec![Verdict::reject_with(r::POLICY_ERROR); recipients.max(1)]
+                vec![Verdict::reject_with(r::POLICY_ERROR); recipients]
             };
             return self.decide_each(each);
         }
-        let close = verdict.close == Close::AfterReply;
-        let verdict = self.check_verdict(&awaiting, verdict);
         self.apply(awaiting, verdict);
         if close && !self.is_closed() {
             self.events.push_back(Queued::Close);

@@ -90,13 +90,26 @@ pub enum PolicyError {
         /// `"extensions"` or `"each"`.
         what: &'static str,
     },
+    /// An LMTP delivery's [`Verdict::each`](crate::Verdict::each) has
+    /// another number of verdicts than recipients: every recipient got
+    /// `451 4.3.0`.
+    WrongCount {
+        /// The stage.
+        stage: StageKind,
+        /// The number of recipients.
+        expected: usize,
+        /// The number of verdicts.
+        got: usize,
+    },
 }
 
 impl PolicyError {
     /// The stage the verdict answered.
     pub fn stage(&self) -> StageKind {
         match self {
-            Self::WrongClass { stage, .. } | Self::Ignored { stage, .. } => *stage,
+            Self::WrongClass { stage, .. }
+            | Self::Ignored { stage, .. }
+            | Self::WrongCount { stage, .. } => *stage,
         }
     }
 }
@@ -119,6 +132,14 @@ impl fmt::Display for PolicyError {
             Self::Ignored { stage, what } => {
                 write!(f, "verdict at {stage}: {what} is not used at this stage")
             }
+            Self::WrongCount {
+                stage,
+                expected,
+                got,
+            } => write!(
+                f,
+                "verdict at {stage}: {got} verdicts for {expected} recipients, answered 451 4.3.0"
+            ),
         }
     }
 }

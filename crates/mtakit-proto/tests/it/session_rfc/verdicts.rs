@@ -142,5 +142,33 @@ fn an_lmtp_delivery_takes_one_verdict_per_recipient() {
 fn an_lmtp_verdict_list_of_another_length_gives_451_to_all() {
     let mut h = lmtp_with(vec![Verdict::accept()]);
     assert_eq!(codes(&h.send_raw(b"Hi\r\n.\r\n")), [451, 451]);
-    assert_eq!(h.policy_errors()[0].stage(), StageKind::Deliver);
+    assert_eq!(
+        h.policy_errors(),
+        [PolicyError::WrongCount {
+            stage: StageKind::Deliver,
+            expected: 2,
+            got: 1
+        }]
+    );
+}
+
+#[test]
+fn a_wrong_class_verdict_applies_none_of_its_stage_data() {
+    let mut h = Harness::new().with_policy(|p, _| match p {
+        Pending::Connect => Verdict::accept().with_max_message_size(100),
+        Pending::Helo { .. } => {
+            Verdict::accept_with(reply(550, None, "no")).with_max_message_size(50)
+        }
+        _ => Verdict::accept(),
+    });
+    h.greeting();
+    assert_eq!(h.send("EHLO c").code().get(), 451);
+    assert_eq!(h.session().info().max_message_size(), 100);
+    assert!(matches!(
+        h.policy_errors(),
+        [PolicyError::WrongClass {
+            stage: StageKind::Ehlo,
+            ..
+        }]
+    ));
 }
