@@ -38,7 +38,9 @@ pub use stage::Stage;
 /// `decide` alone and so sees every stage, including any added later. A
 /// policy that overrides `decide` and still wants the per-stage methods for
 /// some stages calls [`dispatch`] for them. [`policy_fn`] makes a policy
-/// of one closure over the stage.
+/// of one closure over the stage. To ask a policy you did not write, call
+/// `decide`, not an `accept_*` method: a wrapper's own `accept_*` methods
+/// are the defaults.
 ///
 /// Which reply to use for common outcomes:
 /// - unknown user at RCPT: `550 5.1.1`;
