@@ -69,8 +69,9 @@ where
 ///
 /// At each stage `first` decides. A verdict that does not accept (a
 /// rejection, a disconnect) is final, and `second` is not asked. When
-/// `first` accepts, `second` decides, and its rejection is final. When
-/// both accept, the verdicts merge:
+/// `first` accepts, `second` decides, and its rejection is final (closing
+/// the connection after its reply if `first` asked to close). When both
+/// accept, the verdicts merge:
 /// - the reply is `second`'s custom reply, else `first`'s;
 /// - the connection closes if either verdict closes it;
 /// - the message size is the smaller of the two set;
@@ -131,7 +132,12 @@ fn merge(first: Verdict, second: Verdict) -> Verdict {
         return first;
     }
     if !second.is_accept() {
-        return second;
+        // The rejection wins; the first verdict's close still holds.
+        return if first.closes() {
+            second.and_close()
+        } else {
+            second
+        };
     }
     let mut merged = match (first.recipients(), second.recipients()) {
         (None, None) => Verdict::accept(),
@@ -209,5 +215,8 @@ mod tests {
         assert_eq!(merged.max_message_size(), Some(10));
         assert_eq!(merged.reply(), Some(&ok));
         assert!(merged.is_accept() && !merged.closes());
+        // A later rejection wins, and keeps an earlier close.
+        let merged = merge(Verdict::accept().and_close(), Verdict::reject());
+        assert!(!merged.is_accept() && merged.closes());
     }
 }
