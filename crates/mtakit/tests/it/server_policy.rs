@@ -166,7 +166,7 @@ impl Policy for NoPipelining {
 }
 
 #[tokio::test]
-async fn ehlo_extensions_can_hide_pipelining() {
+async fn an_ehlo_verdict_can_hide_pipelining() {
     bounded(async {
         let server = TestServer::builder()
             .policy(NoPipelining)
@@ -190,7 +190,7 @@ async fn ehlo_extensions_can_hide_pipelining() {
 }
 
 #[tokio::test]
-async fn ehlo_extensions_sees_the_name_being_greeted() {
+async fn an_ehlo_verdict_sees_the_name_being_greeted() {
     bounded(async {
         let server = hooks_server().await;
         let mut client = connect(server.addr(), WAIT).await;
