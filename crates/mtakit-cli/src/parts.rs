@@ -1,63 +1,24 @@
 //! The server's parts as the `mtakit serve` flags choose them: the sink,
 //! TLS, the authenticator, the limits and the extensions.
 
-use std::future::{Future, ready};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mtakit::proto::{Credentials, Mechanism, SessionInfo};
 use mtakit::tls::ServerConfig;
 use mtakit::tls::{TestPki, server_config_from_pem};
-use mtakit::{AuthResult, Authenticator, MaildirSink, NullSink, UserTable};
+use mtakit::{MaildirSink, NullSink, UserTable};
 
 use crate::config::{ServeConfig, StoreKind, TlsSource};
 use crate::error::ServeError;
 use crate::output::{Sink, StdoutSink};
 
-/// The authenticator chosen on the command line: none, or the `--auth`
-/// users.
-#[derive(Clone, Debug)]
-pub(crate) enum Auth {
-    /// No `--auth`: AUTH is neither offered nor accepted.
-    Disabled,
-    /// `--auth USER:PASS`, repeated.
-    Users(UserTable),
-}
-
-impl Authenticator for Auth {
-    /// Whatever [`UserTable`] offers: PLAIN, LOGIN, XOAUTH2 and
-    /// OAUTHBEARER.
-    fn mechanisms(&self) -> Vec<Mechanism> {
-        match self {
-            Auth::Disabled => Vec::new(),
-            Auth::Users(users) => users.mechanisms(),
-        }
-    }
-
-    /// The password, or for the OAuth mechanisms the bearer token, is
-    /// checked against the user's password; an authzid other than the
-    /// user is refused ([`UserTable::verify`]).
-    fn authenticate(
-        &self,
-        credentials: &Credentials,
-        _: &SessionInfo,
-    ) -> impl Future<Output = AuthResult> + Send {
-        let ok = match self {
-            Auth::Users(users) => users.verify(credentials),
-            Auth::Disabled => false,
-        };
-        if !ok {
-            tracing::info!(
-                user = credentials.username(),
-                mechanism = ?credentials.mechanism(),
-                "authentication failed"
-            );
-        }
-        ready(AuthResult::from(ok))
-    }
-}
+/// The authenticator chosen on the command line: none (AUTH is neither
+/// offered nor accepted), or the `--auth` users, which offer whatever
+/// [`UserTable`] offers (PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER). The
+/// library logs failed attempts.
+pub(crate) type Auth = Option<UserTable>;
 
 pub(crate) fn make_sink(config: &ServeConfig) -> Result<Sink, ServeError> {
     match &config.store {
@@ -142,19 +103,21 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 pub(crate) fn make_auth(config: &ServeConfig) -> Auth {
     if config.users.is_empty() {
-        return Auth::Disabled;
+        return None;
     }
     let mut users = UserTable::new();
     for (name, password) in &config.users {
         users.insert(name.clone(), password.clone());
     }
-    Auth::Users(users)
+    Some(users)
 }
 
 #[cfg(test)]
 mod tests {
 
     use super::*;
+    use mtakit::Authenticator;
+    use mtakit::proto::Mechanism;
 
     fn config(flags: &[&str]) -> ServeConfig {
         ServeConfig::from_args(&crate::test_args::serve_args(flags))

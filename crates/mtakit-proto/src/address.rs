@@ -175,6 +175,27 @@ impl Domain {
             Domain::Literal(_) => true,
         }
     }
+
+    /// True when this is the domain `other`, ignoring ASCII case (domain
+    /// names are case-insensitive, RFC 5321 §2.4), without allocating. An
+    /// address literal matches the literal it parses from, so
+    /// `[IPv6:2001:db8::1]` matches `[ipv6:2001:DB8:0::1]`.
+    ///
+    /// ```
+    /// use mtakit_proto::address::Domain;
+    ///
+    /// let d = Domain::parse("Mail.Example.COM")?;
+    /// assert!(d.eq_ignore_ascii_case("mail.example.com"));
+    /// assert!(!d.eq_ignore_ascii_case("example.com"));
+    /// assert!(Domain::parse("[192.0.2.1]")?.eq_ignore_ascii_case("[192.0.2.1]"));
+    /// # Ok::<(), mtakit_proto::address::PathError>(())
+    /// ```
+    pub fn eq_ignore_ascii_case(&self, other: &str) -> bool {
+        match self {
+            Domain::Name(name) => name.eq_ignore_ascii_case(other),
+            Domain::Literal(_) => Domain::parse(other).is_ok_and(|d| d == *self),
+        }
+    }
 }
 
 impl fmt::Display for Domain {

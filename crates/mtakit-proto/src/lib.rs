@@ -88,6 +88,6 @@ pub use reply_reader::{ReplyReadError, ReplyReader};
 pub use sasl::{Credentials, Mechanism};
 pub use session::{
     ApiMisuse, AuthIdentity, ConnectionInfo, Envelope, Event, Extensions, Greeting,
-    MAX_PENDING_INPUT, Pending, Recipient, Session, SessionConfig, SessionInfo, TimeoutKind,
-    TlsInfo, Transaction, Verdict,
+    MAX_PENDING_INPUT, Pending, PolicyError, Recipient, Session, SessionConfig, SessionInfo,
+    StageKind, TimeoutKind, TlsInfo, Transaction, Verdict,
 };

@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use crate::reply::Reply;
 use crate::session::{
-    ConnectionInfo, Event, Pending, Session, SessionConfig, SessionInfo, TlsInfo, Transaction,
-    Verdict,
+    ConnectionInfo, Event, Pending, PolicyError, Session, SessionConfig, SessionInfo, TlsInfo,
+    Transaction, Verdict,
 };
 
 type PolicyFn = Box<dyn FnMut(&Pending, &SessionInfo) -> Verdict + Send>;
@@ -48,6 +48,7 @@ pub struct Harness {
     starttls: usize,
     greeted: bool,
     commands: Vec<String>,
+    policy_errors: Vec<PolicyError>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -93,6 +94,7 @@ impl Harness {
             starttls: 0,
             greeted: false,
             commands: Vec::new(),
+            policy_errors: Vec::new(),
         }
     }
 
@@ -141,6 +143,7 @@ impl Harness {
                 Event::StartTls => self.starttls += 1,
                 Event::Close => self.closed = true,
                 Event::Command(line) => self.commands.push(line),
+                Event::PolicyError(error) => self.policy_errors.push(error),
             }
         }
         self.greeted = true;
@@ -219,6 +222,11 @@ impl Harness {
     /// [`SessionConfig::record_commands`]).
     pub fn commands(&self) -> &[String] {
         &self.commands
+    }
+
+    /// The verdicts the session could not use as given, in order.
+    pub fn policy_errors(&self) -> &[PolicyError] {
+        &self.policy_errors
     }
 
     /// How many times STARTTLS was started.

@@ -25,14 +25,15 @@ struct LocalDomainOnly {
 }
 
 impl Policy for LocalDomainOnly {
-    /// Asked once per connection; `None` keeps the server-wide limit. The
-    /// answer is advertised in EHLO (`SIZE`) and enforced.
-    fn max_message_size(&self, session: &SessionInfo) -> Option<u64> {
-        session
-            .peer()
-            .ip()
-            .is_loopback()
-            .then_some(self.loopback_limit)
+    /// Asked once per connection. The accepting verdict may carry this
+    /// client's message size limit, advertised in EHLO (`SIZE`) and
+    /// enforced; without it the server-wide limit applies.
+    async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
+        if session.peer().ip().is_loopback() {
+            Verdict::accept().with_max_message_size(self.loopback_limit)
+        } else {
+            Verdict::accept()
+        }
     }
 
     async fn accept_rcpt_to(
@@ -45,11 +46,7 @@ impl Policy for LocalDomainOnly {
             // <Postmaster> must always be accepted (RFC 5321 §4.5.1).
             return Verdict::accept();
         };
-        if mailbox
-            .domain()
-            .to_string()
-            .eq_ignore_ascii_case(&self.domain)
-        {
+        if mailbox.domain().eq_ignore_ascii_case(&self.domain) {
             return Verdict::accept();
         }
         // Replies are checked: the enhanced code must agree with 550, and

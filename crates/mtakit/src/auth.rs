@@ -65,6 +65,39 @@ impl Authenticator for NoAuth {
     }
 }
 
+/// No authenticator for `None`: AUTH is neither advertised nor accepted,
+/// as with [`NoAuth`]. For an authenticator chosen at run time:
+///
+/// ```
+/// use mtakit::{Server, UserTable};
+///
+/// let users: Vec<(String, String)> = Vec::new(); // from the command line, say
+/// let auth = (!users.is_empty()).then(|| {
+///     users.iter().fold(UserTable::new(), |t, (u, p)| t.with_user(u, p))
+/// });
+/// let server = Server::builder().authenticator(auth).build();
+/// assert!(server.config().auth_mechanisms.is_empty());
+/// ```
+impl<A: Authenticator> Authenticator for Option<A> {
+    fn mechanisms(&self) -> Vec<Mechanism> {
+        self.as_ref().map_or_else(Vec::new, A::mechanisms)
+    }
+
+    fn authenticate(
+        &self,
+        credentials: &Credentials,
+        session: &SessionInfo,
+    ) -> impl Future<Output = AuthResult> + Send {
+        let checking = self.as_ref().map(|a| a.authenticate(credentials, session));
+        async move {
+            match checking {
+                Some(checking) => checking.await,
+                None => AuthResult::Failure,
+            }
+        }
+    }
+}
+
 /// Checks user names and passwords against a fixed table. It offers
 /// PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER; for the token mechanisms the
 /// bearer token is checked as the user's password, so OAuth clients can be

@@ -18,7 +18,7 @@ use crate::budget::Reservation;
 use crate::error::ConnectionError;
 use crate::hooks::{decide, deliver, queued_as};
 use crate::observe::{Entry, Recorder};
-use crate::policy::Policy;
+use crate::policy::MakePolicy;
 use crate::shared::Shared;
 use crate::sink::MessageSink;
 use crate::tls::tls_info;
@@ -86,8 +86,10 @@ enum Outcome {
 }
 
 /// The state of one connection that survives a STARTTLS upgrade.
-struct Driver<P, A, S> {
+struct Driver<P: MakePolicy, A, S> {
     shared: Arc<Shared<P, A, S>>,
+    /// This connection's policy.
+    policy: P::Policy,
     session: Session,
     shutdown: watch::Receiver<bool>,
     draining: bool,
@@ -111,11 +113,11 @@ pub(crate) async fn drive<IO, P, A, S>(
 ) -> Result<(), ConnectionError>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
-    P: Policy,
+    P: MakePolicy,
     A: Authenticator,
     S: MessageSink,
 {
-    let mut io = io;
+    let (mut io, policy) = P::connect(&shared.policy, io, &info);
     let mut prefix = Vec::new();
     if shared
         .proxy_from
@@ -138,7 +140,7 @@ where
             let mut tls = handshake(&shared, io).await?;
             let tls_facts = tls_info(tls.get_ref().1);
             info.tls = Some(tls_facts.clone());
-            let mut driver = Driver::new(shared, shutdown, info);
+            let mut driver = Driver::new(shared, shutdown, info, policy);
             if let Some(recorder) = driver.recorder.as_mut() {
                 recorder.tls(&tls_facts);
             }
@@ -148,7 +150,7 @@ where
         })
         .await;
     }
-    let mut driver = Driver::new(shared, shutdown, info);
+    let mut driver = Driver::new(shared, shutdown, info, policy);
     let result = driver.run_with_starttls(io).await;
     driver.finish(&result);
     result
@@ -177,7 +179,7 @@ where
 
 impl<P, A, S> Driver<P, A, S>
 where
-    P: Policy,
+    P: MakePolicy,
     A: Authenticator,
     S: MessageSink,
 {
@@ -206,33 +208,13 @@ where
             return Ok(());
         }
         let wait = self.shared.config.limits.command_timeout;
-        let pace = self.shared.policy.reply_pace(self.session.info());
-        let out = &self.out;
         let write = async {
-            match pace {
-                // Transport chaos: one octet at a time (not bounded by the
-                // write timeout, which a slow drip would exceed on purpose).
-                Some(pace) => {
-                    for byte in out {
-                        io.write_all(std::slice::from_ref(byte)).await?;
-                        io.flush().await?;
-                        tokio::time::sleep(pace).await;
-                    }
-                    Ok(())
-                }
-                None => {
-                    io.write_all(out).await?;
-                    io.flush().await
-                }
-            }
+            io.write_all(&self.out).await?;
+            io.flush().await
         };
-        if pace.is_some() {
-            write.await?;
-        } else {
-            match tokio::time::timeout(wait, write).await {
-                Ok(result) => result?,
-                Err(_) => return Err(ConnectionError::WriteTimeout),
-            }
+        match tokio::time::timeout(wait, write).await {
+            Ok(result) => result?,
+            Err(_) => return Err(ConnectionError::WriteTimeout),
         }
         self.out.clear();
         if self.out.capacity() > UNSENT_REPLIES_KEEP {
@@ -246,6 +228,7 @@ where
         shared: Arc<Shared<P, A, S>>,
         shutdown: watch::Receiver<bool>,
         info: ConnectionInfo,
+        policy: P::Policy,
     ) -> Self {
         let recorder = shared.observer.as_ref().map(|observer| {
             let recorder = Box::new(Recorder::with_budget(
@@ -264,6 +247,7 @@ where
         Self {
             reservation: Reservation::new(shared.content_budget.clone()),
             shared,
+            policy,
             session,
             shutdown,
             draining,
@@ -346,6 +330,11 @@ where
                             self.flush(io).await?;
                         }
                     }
+                    Event::PolicyError(error) => {
+                        // A bug in the policy or sink: the client got a
+                        // corrected reply; say why here.
+                        tracing::warn!(peer = %self.session.info().peer(), %error, "policy error");
+                    }
                     Event::Command(line) => {
                         if let Some(recorder) = self.recorder.as_mut() {
                             recorder.push(Entry::Command(line));
@@ -355,7 +344,8 @@ where
                         let connect = matches!(pending, Pending::Connect);
                         // Boxed, like the other rare steps, so that an idle
                         // connection's future stays small.
-                        let verdict = Box::pin(decide(&shared, &mut self.session, pending)).await;
+                        let verdict =
+                            Box::pin(decide(&shared, &self.policy, &self.session, pending)).await;
                         self.session
                             .decide(verdict)
                             .map_err(ConnectionError::internal)?;
@@ -364,7 +354,8 @@ where
                         }
                     }
                     Event::Deliver(transaction) => {
-                        let (mut verdicts, id) = deliver(&shared, &self.session, transaction).await;
+                        let (mut verdicts, id) =
+                            deliver(&shared, &self.policy, &self.session, transaction).await;
                         for verdict in &mut verdicts {
                             queued_as(verdict, &id);
                         }

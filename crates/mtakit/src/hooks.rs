@@ -13,14 +13,16 @@ use mtakit_proto::{Pending, Session, Transaction, Verdict};
 
 use crate::auth::{AuthResult, Authenticator};
 use crate::message::Message;
-use crate::policy::Policy;
+use crate::policy::{Policy, Stage};
 use crate::shared::Shared;
 use crate::sink::{MessageSink, temporary_failure};
 
 /// Resolves one pending decision with the policy or the authenticator.
-pub(crate) async fn decide<P, A, S>(
-    shared: &Shared<P, A, S>,
-    session: &mut Session,
+/// The policy is asked through [`Policy::decide`] only.
+pub(crate) async fn decide<M, P, A, S>(
+    shared: &Shared<M, A, S>,
+    policy: &P,
+    session: &Session,
     pending: Pending,
 ) -> Verdict
 where
@@ -29,60 +31,60 @@ where
     S: MessageSink,
 {
     let budget = shared.config.limits.command_timeout;
-    let policy = &shared.policy;
-    let verdict = {
-        let info = session.info();
-        let fut = async {
-            match &pending {
-                Pending::Connect => policy.accept_connection(info).await,
-                Pending::Helo { name, extended } => policy.accept_helo(info, name, *extended).await,
-                Pending::StartTls => policy.accept_starttls(info).await,
-                Pending::Auth { mechanism } => policy.accept_auth(info, *mechanism).await,
-                Pending::Authenticate { credentials } => {
-                    match shared.authenticator.authenticate(credentials, info).await {
-                        AuthResult::Success => Verdict::accept(),
-                        AuthResult::Failure => Verdict::reject(),
-                        AuthResult::Error(reply) => Verdict::reject_with(reply),
+    let info = session.info();
+    let fut = async {
+        let stage = match &pending {
+            Pending::Authenticate { credentials } => {
+                return match shared.authenticator.authenticate(credentials, info).await {
+                    AuthResult::Success => Verdict::accept(),
+                    AuthResult::Failure => {
+                        tracing::info!(
+                            user = credentials.username(),
+                            mechanism = ?credentials.mechanism(),
+                            "authentication failed"
+                        );
+                        Verdict::reject()
                     }
-                }
-                Pending::MailFrom {
-                    reverse_path,
-                    params,
-                } => policy.accept_mail_from(info, reverse_path, params).await,
-                Pending::RcptTo {
-                    forward_path,
-                    params,
-                } => policy.accept_rcpt_to(info, forward_path, params).await,
-                Pending::Data => policy.accept_data(info).await,
-                Pending::Vrfy { argument } => policy.accept_vrfy(info, argument).await,
-                _ => Verdict::reject(),
+                    AuthResult::Error(reply) => Verdict::reject_with(reply),
+                };
             }
+            Pending::Connect => Stage::Connect,
+            Pending::Helo { name, extended } => Stage::Helo {
+                name,
+                extended: *extended,
+            },
+            Pending::StartTls => Stage::StartTls,
+            Pending::Auth { mechanism } => Stage::Auth {
+                mechanism: *mechanism,
+            },
+            Pending::MailFrom {
+                reverse_path,
+                params,
+            } => Stage::MailFrom {
+                reverse_path,
+                params,
+            },
+            Pending::RcptTo {
+                forward_path,
+                params,
+            } => Stage::RcptTo {
+                forward_path,
+                params,
+            },
+            Pending::Data => Stage::Data,
+            Pending::Vrfy { argument } => Stage::Vrfy { argument },
+            _ => return Verdict::reject(),
         };
-        with_budget(budget, fut).await
+        policy.decide(info, stage).await
     };
-    match pending {
-        Pending::Connect if verdict.is_accept() => {
-            if let Some(size) = policy.max_message_size(session.info()) {
-                session.set_max_message_size(size);
-            }
-        }
-        Pending::Helo {
-            name,
-            extended: true,
-        } if verdict.is_accept() => {
-            let mut extensions = shared.config.extensions.clone();
-            policy.ehlo_extensions(session.info(), &name, &mut extensions);
-            session.set_extensions(extensions);
-        }
-        _ => {}
-    }
-    verdict
+    with_budget(budget, fut).await
 }
 
 /// Runs the message policy and the sink for a complete message. Returns
 /// one verdict, or one per recipient for LMTP, and the message id.
-pub(crate) async fn deliver<P, A, S>(
-    shared: &Arc<Shared<P, A, S>>,
+pub(crate) async fn deliver<M, P, A, S>(
+    shared: &Arc<Shared<M, A, S>>,
+    policy: &P,
     session: &Session,
     transaction: Transaction,
 ) -> (Vec<Verdict>, String)
@@ -96,20 +98,21 @@ where
     let recipients = transaction.envelope.recipients.len();
     let mut message = Message::new(session.info(), transaction);
     let id = message.id().to_owned();
-    let policy = &shared.policy;
     let verdicts = if lmtp {
         // One verdict per recipient; only the accepted ones are delivered.
-        let hook =
-            tokio::time::timeout(budget, policy.accept_message_each(session.info(), &message));
-        match hook.await {
-            Ok(verdicts) if verdicts.len() == recipients => verdicts,
-            outcome => {
-                tracing::error!(%id, timed_out = outcome.is_err(), "accept_message_each failed");
+        let stage = Stage::MessageEach { message: &message };
+        let verdict = with_budget(budget, policy.decide(session.info(), stage)).await;
+        match verdict.recipients() {
+            Some(each) if each.len() == recipients => each.to_vec(),
+            Some(each) => {
+                tracing::warn!(%id, got = each.len(), recipients, "policy error: the LMTP message verdict has the wrong number of recipients");
                 vec![Verdict::reject_with(temporary_failure()); recipients]
             }
+            None => vec![verdict; recipients],
         }
     } else {
-        vec![with_budget(budget, policy.accept_message(session.info(), &message)).await]
+        let stage = Stage::Message { message: &message };
+        vec![with_budget(budget, policy.decide(session.info(), stage)).await]
     };
     let accepted: Vec<bool> = verdicts.iter().map(Verdict::is_accept).collect();
     if !accepted.contains(&true) {

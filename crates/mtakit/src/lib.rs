@@ -7,7 +7,11 @@
 //! - A [`Policy`] accepts or rejects each command (connection, HELO/EHLO,
 //!   STARTTLS, AUTH, MAIL, RCPT, DATA, the message, VRFY) with the default
 //!   reply or a custom one, single or multi-line, and can close the
-//!   connection.
+//!   connection. The server asks it through one method,
+//!   [`Policy::decide`], with the [`Stage`]; the verdict may carry what the
+//!   stage decides besides the reply (a message size, the EHLO
+//!   extensions). Policies compose: [`policy_fn`], [`Policy::and_then`],
+//!   [`Either`], and a [`MakePolicy`] makes one per connection.
 //! - An [`Authenticator`] checks AUTH credentials.
 //! - A [`MessageSink`] stores each accepted [`Message`], with its envelope,
 //!   peer, HELO name and data, before the client gets its `250`.
@@ -16,8 +20,8 @@
 //!
 //! ```text
 //!  TcpListener ─► Server::serve ─► per connection: driver ◄─► proto::Session
-//!                                        │ Decide(Pending) ─► Policy / Authenticator
-//!                                        │ Deliver(Transaction) ─► Policy::accept_message ─► MessageSink
+//!                                        │ Decide(Pending) ─► Policy::decide(Stage) / Authenticator
+//!                                        │ Deliver(Transaction) ─► Policy::decide(Stage::Message) ─► MessageSink
 //! ```
 //!
 //! # Quick start: test your mail-sending code
@@ -63,7 +67,7 @@
 //!
 //! impl Policy for LocalOnly {
 //!     async fn accept_rcpt_to(&self, _: &SessionInfo, to: &ForwardPath, _: &RcptParams) -> Verdict {
-//!         let local = to.mailbox().is_some_and(|m| m.domain().to_string() == "example.com");
+//!         let local = to.mailbox().is_some_and(|m| m.domain().eq_ignore_ascii_case("example.com"));
 //!         Verdict::from(local)
 //!     }
 //! }
@@ -77,6 +81,35 @@
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:2525").await?;
 //! server.serve(listener, async { tokio::signal::ctrl_c().await.ok(); }).await?;
 //! # Ok(()) }
+//! ```
+//!
+//! A policy can also be one closure over the [`Stage`], and policies
+//! chain: the first verdict that does not accept wins.
+//!
+//! ```
+//! use mtakit::{Policy, Server, Stage, Verdict, policy_fn};
+//!
+//! let local_only = policy_fn(|_, stage| {
+//!     let verdict = match stage {
+//!         Stage::RcptTo { forward_path, .. } => Verdict::from(
+//!             forward_path
+//!                 .mailbox()
+//!                 .is_some_and(|m| m.domain().eq_ignore_ascii_case("example.com")),
+//!         ),
+//!         _ => Verdict::accept(),
+//!     };
+//!     async move { verdict }
+//! });
+//! let small = policy_fn(|_, stage| {
+//!     let verdict = match stage {
+//!         // Stage data rides on the verdict: this connection's size limit.
+//!         Stage::Connect => Verdict::accept().with_max_message_size(1 << 20),
+//!         _ => Verdict::accept(),
+//!     };
+//!     async move { verdict }
+//! });
+//! let server = Server::builder().policy(local_only.and_then(small)).build();
+//! # let _ = server;
 //! ```
 //!
 //! # Manual
@@ -150,6 +183,7 @@ mod budget;
 pub mod client;
 pub mod docs;
 mod driver;
+mod either;
 mod error;
 #[cfg(feature = "faults")]
 #[cfg_attr(docsrs, doc(cfg(feature = "faults")))]
@@ -157,7 +191,7 @@ pub mod fault;
 mod hooks;
 mod message;
 pub mod observe;
-mod policy;
+pub mod policy;
 pub mod proxy;
 mod server;
 mod shared;
@@ -175,9 +209,10 @@ pub use mtakit_proto as proto;
 
 pub use auth::{AuthFn, AuthResult, Authenticator, NoAuth, UserTable, auth_fn};
 pub use budget::DEFAULT_CONTENT_IN_FLIGHT;
+pub use either::Either;
 pub use error::{ConnectionError, ServerError};
 pub use message::Message;
 pub use mtakit_proto::{Limits, Reply, Verdict};
-pub use policy::{AcceptAll, Policy};
+pub use policy::{AcceptAll, Chain, MakePolicy, Policy, PolicyFn, Stage, policy_fn};
 pub use server::{Builder, Server};
 pub use sink::{MaildirSink, MemorySink, MessageSink, NullSink};

@@ -18,7 +18,7 @@ use crate::budget::{ContentBudget, DEFAULT_CONTENT_IN_FLIGHT};
 use crate::driver::drive;
 use crate::error::{ConnectionError, ServerError};
 use crate::observe::{ObserverHandle, SessionObserver};
-use crate::policy::{AcceptAll, Policy};
+use crate::policy::{AcceptAll, MakePolicy};
 use crate::proxy::Cidr;
 use crate::shared::{ConnectionGuard, Connections, Refusal, Shared};
 use crate::sink::{MessageSink, NullSink};
@@ -105,7 +105,7 @@ pub struct Builder<P = AcceptAll, A = NoAuth, S = NullSink> {
     sink: S,
 }
 
-impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
+impl<P: MakePolicy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
     /// The name in the greeting and the EHLO reply. Default `localhost`.
     pub fn hostname(mut self, hostname: impl Into<String>) -> Self {
         self.options.hostname = hostname.into();
@@ -201,8 +201,10 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         self
     }
 
-    /// The policy deciding each command.
-    pub fn policy<P2: Policy>(self, policy: P2) -> Builder<P2, A, S> {
+    /// The policy deciding each command: any [`Policy`](crate::Policy),
+    /// shared by all connections, or a [`MakePolicy`] that makes one per
+    /// connection.
+    pub fn policy<P2: MakePolicy>(self, policy: P2) -> Builder<P2, A, S> {
         Builder {
             options: self.options,
             policy,
@@ -252,7 +254,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
         Server {
             shared: Arc::new(Shared {
                 config: Arc::new(config),
-                policy: self.policy,
+                policy: Arc::new(self.policy),
                 authenticator: self.authenticator,
                 sink: self.sink,
                 tls: o.tls,
@@ -267,7 +269,7 @@ impl<P: Policy, A: Authenticator, S: MessageSink> Builder<P, A, S> {
     }
 }
 
-impl<P: Policy, A: Authenticator, S: MessageSink> Server<P, A, S> {
+impl<P: MakePolicy, A: Authenticator, S: MessageSink> Server<P, A, S> {
     /// The session configuration every connection gets.
     pub fn config(&self) -> &SessionConfig {
         &self.shared.config

@@ -18,7 +18,8 @@ use crate::proxy::Cidr;
 #[derive(Debug)]
 pub(crate) struct Shared<P, A, S> {
     pub(crate) config: Arc<SessionConfig>,
-    pub(crate) policy: P,
+    /// Makes each connection's policy.
+    pub(crate) policy: Arc<P>,
     pub(crate) authenticator: A,
     pub(crate) sink: S,
     pub(crate) tls: Option<Arc<ServerConfig>>,

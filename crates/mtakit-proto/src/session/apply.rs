@@ -4,11 +4,12 @@ use crate::bdat::ChunkReceiver;
 use crate::data::DataReceiver;
 use crate::reply::{Reply, ReplyCode};
 use crate::sasl;
-use crate::session::event::{Event, Verdict};
+use crate::session::event::Event;
 use crate::session::info::{AuthIdentity, Envelope, Greeting, Recipient};
 use crate::session::machine::Session;
 use crate::session::replies as r;
 use crate::session::state::{Awaiting, Content, SaslStep, State, Tx};
+use crate::session::verdict::{Close, Verdict};
 
 impl Session {
     /// Applies a verdict to what was awaited.
@@ -118,7 +119,8 @@ impl Session {
                 let verdict = Verdict {
                     accept,
                     reply,
-                    close: crate::session::event::Close::No,
+                    close: Close::No,
+                    data: None,
                 };
                 let each = if self.config.lmtp {
                     recipients.max(1)

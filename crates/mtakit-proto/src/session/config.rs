@@ -92,6 +92,55 @@ impl Extensions {
         }
         self
     }
+
+    /// What both offer: each extension only if on in both, and the
+    /// [`extra`](Self::extra) lines found in both. How two policies'
+    /// EHLO verdicts combine.
+    ///
+    /// ```
+    /// use mtakit_proto::Extensions;
+    ///
+    /// let mut a = Extensions::default();
+    /// a.pipelining = false;
+    /// let mut b = Extensions::default();
+    /// b.dsn = false;
+    /// let both = a.intersection(&b);
+    /// assert!(!both.pipelining && !both.dsn && both.size);
+    /// ```
+    #[must_use]
+    pub fn intersection(&self, other: &Extensions) -> Extensions {
+        let Extensions {
+            pipelining,
+            size,
+            eight_bit_mime,
+            smtputf8,
+            enhanced_status_codes,
+            chunking,
+            binarymime,
+            dsn,
+            starttls,
+            auth,
+            help,
+            extra,
+        } = self;
+        Extensions {
+            pipelining: *pipelining && other.pipelining,
+            size: *size && other.size,
+            eight_bit_mime: *eight_bit_mime && other.eight_bit_mime,
+            smtputf8: *smtputf8 && other.smtputf8,
+            enhanced_status_codes: *enhanced_status_codes && other.enhanced_status_codes,
+            chunking: *chunking && other.chunking,
+            binarymime: *binarymime && other.binarymime,
+            dsn: *dsn && other.dsn,
+            starttls: *starttls && other.starttls,
+            auth: *auth && other.auth,
+            help: *help && other.help,
+            extra: (extra.iter())
+                .filter(|line| other.extra.contains(line))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 /// The configuration shared by every session of a server.

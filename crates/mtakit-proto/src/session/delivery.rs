@@ -2,11 +2,12 @@
 
 use crate::data::DataOutcome;
 use crate::findings::Finding;
-use crate::session::event::{Event, Transaction, Verdict};
+use crate::session::event::{Event, Transaction};
 use crate::session::info::Envelope;
 use crate::session::machine::Session;
 use crate::session::replies as r;
 use crate::session::state::{Awaiting, Content, State};
+use crate::session::verdict::Verdict;
 
 impl Session {
     /// The DATA receiver saw `<CRLF>.<CRLF>`.

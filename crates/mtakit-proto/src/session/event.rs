@@ -9,6 +9,7 @@ use crate::params::{MailParams, RcptParams};
 use crate::reply::Reply;
 use crate::sasl::{Credentials, Mechanism};
 use crate::session::info::Envelope;
+use crate::session::policy_error::PolicyError;
 
 /// Output of [`Session::poll_event`](crate::Session::poll_event).
 #[derive(Debug)]
@@ -35,6 +36,9 @@ pub enum Event {
     /// shown as `?`, long lines are cut, and
     /// AUTH secrets are replaced by `***`.
     Command(String),
+    /// A verdict could not be used as given (a bug in the policy): it was
+    /// corrected, e.g. to `451 4.3.0`, or part of it ignored. Log it.
+    PolicyError(PolicyError),
 }
 
 impl Event {
@@ -126,121 +130,6 @@ pub enum TimeoutKind {
     DataTermination,
 }
 
-/// The application's answer to a [`Pending`] decision, or to an
-/// [`Event::Deliver`].
-///
-/// ```
-/// use mtakit_proto::{EnhancedCode, Reply, Verdict};
-///
-/// let ok = Verdict::accept();
-/// assert!(ok.is_accept());
-///
-/// let reply = Reply::multiline(553, Some(EnhancedCode::new(5, 7, 1).unwrap()), ["Go away", "Evil IP"])?;
-/// let no = Verdict::reject_with(reply).and_close();
-/// assert!(!no.is_accept() && no.closes());
-/// # Ok::<(), mtakit_proto::ReplyError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub struct Verdict {
-    pub(crate) accept: bool,
-    pub(crate) reply: Option<Reply>,
-    pub(crate) close: Close,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Close {
-    No,
-    AfterReply,
-    WithoutReply,
-}
-
-impl Verdict {
-    /// Accept, with the default reply.
-    pub fn accept() -> Self {
-        Self {
-            accept: true,
-            reply: None,
-            close: Close::No,
-        }
-    }
-
-    /// Accept, with this reply. Its first digit must match the default
-    /// reply's (2xx, or 3xx for DATA); otherwise the session answers
-    /// `451 4.3.0` and treats the command as rejected. For
-    /// [`Pending::Auth`] the mechanism's own challenges are sent and an
-    /// accepting reply is not used.
-    pub fn accept_with(reply: Reply) -> Self {
-        Self {
-            accept: true,
-            reply: Some(reply),
-            close: Close::No,
-        }
-    }
-
-    /// Reject, with the default reply for the stage.
-    pub fn reject() -> Self {
-        Self {
-            accept: false,
-            reply: None,
-            close: Close::No,
-        }
-    }
-
-    /// Reject, with this reply, which must be 4xx or 5xx; otherwise the
-    /// session answers `451 4.3.0`.
-    pub fn reject_with(reply: Reply) -> Self {
-        Self {
-            accept: false,
-            reply: Some(reply),
-            close: Close::No,
-        }
-    }
-
-    /// Close the connection right away, without any reply.
-    pub fn disconnect() -> Self {
-        Self {
-            accept: false,
-            reply: None,
-            close: Close::WithoutReply,
-        }
-    }
-
-    /// Close the connection after sending the reply.
-    pub fn and_close(mut self) -> Self {
-        if self.close == Close::No {
-            self.close = Close::AfterReply;
-        }
-        self
-    }
-
-    /// True for an accepting verdict.
-    pub fn is_accept(&self) -> bool {
-        self.accept
-    }
-
-    /// The custom reply, if any.
-    pub fn reply(&self) -> Option<&Reply> {
-        self.reply.as_ref()
-    }
-
-    /// True when the connection closes after this verdict.
-    pub fn closes(&self) -> bool {
-        self.close != Close::No
-    }
-}
-
-impl From<bool> for Verdict {
-    /// `true` accepts and `false` rejects, with default replies.
-    fn from(accept: bool) -> Self {
-        if accept {
-            Self::accept()
-        } else {
-            Self::reject()
-        }
-    }
-}
-
 /// The caller used the session API in a way it does not allow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -276,6 +165,7 @@ pub(crate) enum Queued {
     StartTls,
     Close,
     Command(String),
+    PolicyError(Box<PolicyError>),
 }
 
 impl Queued {
@@ -287,6 +177,7 @@ impl Queued {
             Event::StartTls => Self::StartTls,
             Event::Close => Self::Close,
             Event::Command(c) => Self::Command(c),
+            Event::PolicyError(e) => Self::PolicyError(Box::new(e)),
         }
     }
 
@@ -298,6 +189,7 @@ impl Queued {
             Self::StartTls => Event::StartTls,
             Self::Close => Event::Close,
             Self::Command(c) => Event::Command(c),
+            Self::PolicyError(e) => Event::PolicyError(*e),
         }
     }
 }

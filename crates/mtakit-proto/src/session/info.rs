@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use crate::address::{Domain, ForwardPath, ReversePath};
 use crate::params::{MailParams, RcptParams};
 use crate::sasl::Mechanism;
-use crate::session::config::TlsInfo;
+use crate::session::config::{Extensions, TlsInfo};
 
 /// How the client greeted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,6 +64,7 @@ pub struct SessionInfo {
     pub(crate) auth: Option<AuthIdentity>,
     pub(crate) envelope: Option<Envelope>,
     pub(crate) max_message_size: u64,
+    pub(crate) configured_extensions: Extensions,
     pub(crate) transactions: u64,
     pub(crate) early_talker: bool,
 }
@@ -112,6 +113,15 @@ impl SessionInfo {
     /// The largest message accepted on this connection.
     pub fn max_message_size(&self) -> u64 {
         self.max_message_size
+    }
+
+    /// The extensions the server is configured with
+    /// ([`SessionConfig::extensions`](crate::SessionConfig::extensions)):
+    /// what each EHLO offers unless its verdict carries
+    /// [`Verdict::with_extensions`](crate::Verdict::with_extensions), and
+    /// the set to start from when editing them.
+    pub fn configured_extensions(&self) -> &Extensions {
+        &self.configured_extensions
     }
 
     /// Messages accepted so far on this connection.

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use crate::reply::Reply;
 use crate::session::config::{ConnectionInfo, Extensions, SessionConfig, TlsInfo};
-use crate::session::event::{ApiMisuse, Close, Event, Pending, Queued, TimeoutKind, Verdict};
+use crate::session::event::{ApiMisuse, Event, Pending, Queued, TimeoutKind};
 use crate::session::info::SessionInfo;
+use crate::session::policy_error::{PolicyError, StageKind};
 use crate::session::replies as r;
 use crate::session::state::{Awaiting, Content, Skip, State};
+use crate::session::verdict::{Close, Verdict};
 
 /// One SMTP server session, as a pure state machine.
 ///
@@ -90,6 +92,7 @@ impl Session {
             auth: None,
             envelope: None,
             max_message_size: config.limits.max_message_size,
+            configured_extensions: config.extensions.clone(),
             transactions: 0,
             early_talker: false,
         };
@@ -191,18 +194,6 @@ impl Session {
         }
     }
 
-    /// Sets the largest message accepted on this connection, e.g. from a
-    /// per-peer policy. It is advertised in SIZE and enforced.
-    pub fn set_max_message_size(&mut self, size: u64) {
-        self.info.max_message_size = size;
-    }
-
-    /// Replaces the extensions advertised from now on (e.g. while a HELO
-    /// decision is pending), made [`consistent`](Extensions::consistent).
-    pub fn set_extensions(&mut self, extensions: Extensions) {
-        self.extensions = extensions.consistent();
-    }
-
     /// The extensions in force.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
@@ -221,7 +212,24 @@ impl Session {
             return Ok(());
         }
         let close = verdict.close == Close::AfterReply;
-        let verdict = self.check_verdict(&awaiting, verdict);
+        let mut verdict = self.check_verdict(&awaiting, verdict);
+        self.apply_stage_data(&awaiting, &mut verdict);
+        if let Awaiting::Deliver { recipients } = awaiting
+            && let Some(each) = verdict.take_each()
+        {
+            self.awaiting = Some(awaiting);
+            let each = if each.len() == recipients {
+                each
+            } else {
+                self.emit(Event::PolicyError(PolicyError::WrongCount {
+                    stage: StageKind::Deliver,
+                    expected: recipients,
+                    got: each.len(),
+                }));
+                vec![Verdict::reject_with(r::POLICY_ERROR); recipients]
+            };
+            return self.decide_each(each);
+        }
         self.apply(awaiting, verdict);
         if close && !self.is_closed() {
             self.events.push_back(Queued::Close);

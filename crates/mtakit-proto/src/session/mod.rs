@@ -2,6 +2,7 @@
 
 mod apply;
 mod auth;
+mod check;
 mod chunking;
 mod config;
 mod delivery;
@@ -11,6 +12,7 @@ mod info;
 mod input;
 mod machine;
 mod offer;
+mod policy_error;
 mod replies;
 mod state;
 #[cfg(test)]
@@ -18,7 +20,9 @@ mod tests;
 mod verdict;
 
 pub use config::{ConnectionInfo, Extensions, SessionConfig, TlsInfo};
-pub use event::{ApiMisuse, Event, Pending, TimeoutKind, Transaction, Verdict};
+pub use event::{ApiMisuse, Event, Pending, TimeoutKind, Transaction};
 pub use info::{AuthIdentity, Envelope, Greeting, Recipient, SessionInfo};
 pub use input::MAX_PENDING_INPUT;
 pub use machine::Session;
+pub use policy_error::{PolicyError, StageKind};
+pub use verdict::Verdict;

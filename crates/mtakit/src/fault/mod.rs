@@ -10,9 +10,12 @@
 //! rule's [`Scope`] says whose matches it counts: everyone's (the
 //! default), each client address's, or each connection's.
 //!
-//! A [`FaultPlan`] is a [`Policy`](crate::Policy): use it alone, or put it
-//! in front of your own policy with [`FaultPlan::wrap`]. Its rules can be
-//! replaced while the server runs.
+//! A [`FaultPlan`] is a [`MakePolicy`](crate::MakePolicy): give it to
+//! [`Builder::policy`](crate::Builder::policy) alone, or put it in front of
+//! your own policy with [`FaultPlan::wrap`]. Each connection gets its own
+//! [`FaultedConnection`] policy and [`DripIo`] stream, which share the
+//! state of a drip and nothing else; the rules and their counters are the
+//! plan's, and can be replaced while the server runs.
 //!
 //! ```
 //! use mtakit::fault::{FaultPlan, FaultRule, Scope, Stage};
@@ -84,6 +87,7 @@
 //! [`Scope::Session`] rules) is capped at [`MAX_SCOPED_COUNTERS`].
 
 mod counts;
+mod drip;
 mod error;
 mod pattern;
 mod plan;
@@ -95,10 +99,11 @@ mod tests;
 mod wire;
 
 pub use counts::MAX_SCOPED_COUNTERS;
+pub use drip::DripIo;
 pub use error::FaultError;
 pub use pattern::{DFA_CACHE_SIZE, MAX_PATTERN_NESTING, MAX_PATTERN_SIZE};
 pub use plan::{FaultPlan, MAX_CONCURRENT_MESSAGE_MATCHES};
-pub use policy::Faulted;
+pub use policy::{Faulted, FaultedConnection};
 pub use rule::{Action, FaultRule, Scope, Stage};
 /// The longest `delay_ms` or `drip_ms` of a deserialized rule (feature
 /// `serde`): one hour, in milliseconds. A longer pause is refused with

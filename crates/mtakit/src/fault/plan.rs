@@ -1,11 +1,8 @@
 //! [`FaultPlan`]: the shared, replaceable list of rules, and how a stage's
 //! argument is checked against it.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use mtakit_proto::SessionInfo;
 use tokio::sync::Semaphore;
@@ -51,10 +48,6 @@ struct Shared {
     stages: AtomicU32,
     /// Whether a rule has [`Scope::Session`].
     per_session: AtomicBool,
-    /// Drip paces for the next reply to each peer.
-    drip: Mutex<HashMap<SocketAddr, Duration>>,
-    /// True while `drip` may be non-empty: every flush asks for a pace.
-    dripping: AtomicBool,
     /// Permits for `message`-stage matches.
     matching: Arc<Semaphore>,
 }
@@ -76,8 +69,6 @@ impl FaultPlan {
                 })),
                 stages: AtomicU32::new(0),
                 per_session: AtomicBool::new(false),
-                drip: Mutex::default(),
-                dripping: AtomicBool::new(false),
                 matching: Arc::new(Semaphore::new(MAX_CONCURRENT_MESSAGE_MATCHES)),
             }),
         }
@@ -105,10 +96,6 @@ impl FaultPlan {
         self.shared
             .per_session
             .store(per_session, Ordering::Release);
-    }
-
-    pub(crate) fn drips(&self) -> MutexGuard<'_, HashMap<SocketAddr, Duration>> {
-        lock(&self.shared.drip)
     }
 
     /// Adds a rule.
@@ -294,25 +281,6 @@ impl FaultPlan {
         })
     }
 
-    /// Takes the drip pace for the next reply to `session`'s peer.
-    pub(crate) fn take_drip(&self, session: &SessionInfo) -> Option<Duration> {
-        if !self.shared.dripping.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut drips = self.drips();
-        let pace = drips.remove(&session.peer());
-        self.shared
-            .dripping
-            .store(!drips.is_empty(), Ordering::Release);
-        pace
-    }
-
-    /// Drips the next reply to `session`'s peer at `pace`.
-    pub(crate) fn set_drip(&self, session: &SessionInfo, pace: Duration) {
-        self.drips().insert(session.peer(), pace);
-        self.shared.dripping.store(true, Ordering::Release);
-    }
-
     /// Holds every `message`-stage permit, so that matches wait.
     #[cfg(test)]
     pub(crate) async fn hold_matching(&self) -> tokio::sync::OwnedSemaphorePermit {
@@ -403,17 +371,5 @@ pub(crate) mod tests {
             "still used up"
         );
         assert_eq!(plan.fired(), [1, 0]);
-    }
-
-    #[test]
-    fn a_drip_is_taken_once_for_its_peer_only() {
-        let plan = FaultPlan::new();
-        let (me, them) = (info("127.0.0.1:4000"), info("127.0.0.1:4001"));
-        assert_eq!(plan.take_drip(me.info()), None);
-        plan.set_drip(me.info(), Duration::from_millis(7));
-        assert_eq!(plan.take_drip(them.info()), None);
-        assert_eq!(plan.take_drip(me.info()), Some(Duration::from_millis(7)));
-        assert_eq!(plan.take_drip(me.info()), None);
-        assert!(!plan.shared.dripping.load(Ordering::Acquire));
     }
 }

@@ -1,25 +1,49 @@
-//! [`Faulted`]: a [`FaultPlan`] in front of a [`Policy`], and the plan as
-//! a policy of its own.
+//! [`Faulted`]: a [`FaultPlan`] in front of a [`Policy`], the plan as a
+//! policy of its own, and [`FaultedConnection`], the policy each of them
+//! makes for one connection.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
 
-use mtakit_proto::{
-    Domain, Extensions, ForwardPath, MailParams, Mechanism, RcptParams, ReversePath, SessionInfo,
-    Verdict,
-};
+use mtakit_proto::ConnectionInfo;
+use tokio::io::{AsyncRead, AsyncWrite};
 
+use mtakit_proto::{SessionInfo, Verdict};
+
+use super::drip::{DripIo, DripState};
 use super::plan::FaultPlan;
 use super::rule::{Action, Stage};
 use crate::message::Message;
-use crate::policy::{AcceptAll, Policy};
+use crate::policy::{AcceptAll, MakePolicy, Policy, Stage as PolicyStage};
 use crate::sink::temporary_failure;
 
-/// A [`FaultPlan`] in front of a policy; from [`FaultPlan::wrap`].
-#[derive(Clone, Debug)]
+/// A [`FaultPlan`] in front of a policy; from [`FaultPlan::wrap`]. Give
+/// it to [`Builder::policy`](crate::Builder::policy): it is a
+/// [`MakePolicy`] whose connections are [`FaultedConnection`]s.
+#[derive(Debug)]
 pub struct Faulted<P> {
     plan: FaultPlan,
+    policy: Arc<P>,
+}
+
+impl<P> Clone for Faulted<P> {
+    fn clone(&self) -> Self {
+        Self {
+            plan: self.plan.clone(),
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+/// The policy of one connection served with a [`FaultPlan`] or a
+/// [`Faulted`] policy: the plan's rules in front of `P`, and the drip state
+/// it shares with the connection's [`DripIo`] stream, and no other
+/// connection.
+#[derive(Debug)]
+pub struct FaultedConnection<P> {
+    plan: FaultPlan,
     policy: P,
+    drip: Arc<DripState>,
 }
 
 impl<P> Faulted<P> {
@@ -47,15 +71,26 @@ impl FaultPlan {
     /// Puts this plan in front of `policy`: a firing rule decides, and
     /// otherwise `policy` does.
     pub fn wrap<P: Policy>(self, policy: P) -> Faulted<P> {
-        Faulted { plan: self, policy }
+        Faulted {
+            plan: self,
+            policy: Arc::new(policy),
+        }
+    }
+
+    /// One connection's policy in front of `policy`, and its stream.
+    fn connection<IO, P>(&self, io: IO, policy: P) -> (DripIo<IO>, FaultedConnection<P>) {
+        let drip = Arc::new(DripState::default());
+        let io = DripIo::new(io, drip.clone());
+        let plan = self.clone();
+        (io, FaultedConnection { plan, policy, drip })
     }
 
     /// Carries out an action that does not decide the reply (a delay or
     /// a drip).
-    async fn side_effect(&self, action: &Action, session: &SessionInfo) {
+    async fn side_effect(action: &Action, drip: &DripState) {
         match action {
             Action::Delay(delay) => tokio::time::sleep(*delay).await,
-            Action::Drip(pace) => self.set_drip(session, *pace),
+            Action::Drip(pace) => drip.set(*pace),
             _ => {}
         }
     }
@@ -66,9 +101,10 @@ impl FaultPlan {
         stage: Stage,
         argument: impl FnOnce() -> A,
         session: &SessionInfo,
+        drip: &DripState,
     ) -> Option<Verdict> {
         let action = self.check(stage, argument, session)?;
-        self.side_effect(&action, session).await;
+        Self::side_effect(&action, drip).await;
         decided(&action)
     }
 
@@ -79,6 +115,7 @@ impl FaultPlan {
         session: &SessionInfo,
         message: &Message,
         per_recipient: bool,
+        drip: &DripState,
     ) -> Vec<Option<Verdict>> {
         let actions = self.check_message(message, session, per_recipient).await;
         if actions.iter().flatten().any(|a| *a == Action::Disconnect) {
@@ -92,10 +129,10 @@ impl FaultPlan {
             })
             .max();
         if let Some(delay) = delay {
-            self.side_effect(&Action::Delay(delay), session).await;
+            Self::side_effect(&Action::Delay(delay), drip).await;
         }
-        if let Some(drip) = (actions.iter().flatten()).find(|a| matches!(a, Action::Drip(_))) {
-            self.side_effect(drip, session).await;
+        if let Some(pace) = (actions.iter().flatten()).find(|a| matches!(a, Action::Drip(_))) {
+            Self::side_effect(pace, drip).await;
         }
         actions
             .iter()
@@ -104,184 +141,120 @@ impl FaultPlan {
     }
 }
 
-async fn or_else<F: Future<Output = Verdict>>(fault: Option<Verdict>, then: F) -> Verdict {
-    match fault {
-        Some(verdict) => verdict,
-        None => then.await,
-    }
-}
-
-impl<P: Policy> Policy for Faulted<P> {
-    async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
-        self.plan.session_started(session);
-        let ip = || session.peer().ip().to_string();
-        let fault = self.plan.apply(Stage::Connect, ip, session).await;
-        or_else(fault, self.policy.accept_connection(session)).await
-    }
-
-    fn max_message_size(&self, session: &SessionInfo) -> Option<u64> {
-        self.policy.max_message_size(session)
-    }
-
-    async fn accept_helo(&self, session: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Helo, || name.to_string(), session)
-            .await;
-        or_else(fault, self.policy.accept_helo(session, name, extended)).await
-    }
-
-    fn ehlo_extensions(&self, session: &SessionInfo, name: &Domain, extensions: &mut Extensions) {
-        self.policy.ehlo_extensions(session, name, extensions);
-    }
-
-    async fn accept_starttls(&self, session: &SessionInfo) -> Verdict {
-        let fault = self.plan.apply(Stage::StartTls, || "", session).await;
-        or_else(fault, self.policy.accept_starttls(session)).await
-    }
-
-    async fn accept_auth(&self, session: &SessionInfo, mechanism: Mechanism) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Auth, || mechanism.name(), session)
-            .await;
-        or_else(fault, self.policy.accept_auth(session, mechanism)).await
-    }
-
-    async fn accept_mail_from(
-        &self,
-        session: &SessionInfo,
-        reverse_path: &ReversePath,
-        params: &MailParams,
-    ) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Mail, || reverse_path.to_string(), session)
-            .await;
-        or_else(
-            fault,
-            self.policy.accept_mail_from(session, reverse_path, params),
-        )
-        .await
-    }
-
-    async fn accept_rcpt_to(
-        &self,
-        session: &SessionInfo,
-        forward_path: &ForwardPath,
-        params: &RcptParams,
-    ) -> Verdict {
-        let fault = self
-            .plan
-            .apply(Stage::Rcpt, || forward_path.to_string(), session)
-            .await;
-        or_else(
-            fault,
-            self.policy.accept_rcpt_to(session, forward_path, params),
-        )
-        .await
-    }
-
-    async fn accept_data(&self, session: &SessionInfo) -> Verdict {
-        let fault = self.plan.apply(Stage::Data, || "", session).await;
-        or_else(fault, self.policy.accept_data(session)).await
-    }
-
-    async fn accept_message(&self, session: &SessionInfo, message: &Message) -> Verdict {
-        let fault = self.plan.apply_message(session, message, false).await;
-        let fault = fault.into_iter().next().flatten();
-        or_else(fault, self.policy.accept_message(session, message)).await
-    }
-
-    async fn accept_message_each(&self, session: &SessionInfo, message: &Message) -> Vec<Verdict> {
-        let faults = self.plan.apply_message(session, message, true).await;
-        let mut theirs = if faults.iter().any(Option::is_none) {
-            self.policy.accept_message_each(session, message).await
-        } else {
-            Vec::new()
-        }
-        .into_iter();
-        faults
-            .into_iter()
-            .map(|fault| {
-                let next = theirs.next();
-                fault
-                    .or(next)
-                    .unwrap_or_else(|| Verdict::reject_with(temporary_failure()))
-            })
-            .collect()
-    }
-
-    async fn accept_vrfy(&self, session: &SessionInfo, argument: &str) -> Verdict {
-        self.policy.accept_vrfy(session, argument).await
-    }
-
-    fn reply_pace(&self, session: &SessionInfo) -> Option<Duration> {
-        self.plan
-            .take_drip(session)
-            .or_else(|| self.policy.reply_pace(session))
-    }
-}
-
 impl FaultPlan {
-    fn as_policy(&self) -> Faulted<AcceptAll> {
-        self.clone().wrap(AcceptAll)
+    /// Runs the rules for `stage` in front of `policy`: a firing rule
+    /// decides, and otherwise `policy` does.
+    async fn decide_before<P: Policy>(
+        &self,
+        policy: &P,
+        session: &SessionInfo,
+        stage: PolicyStage<'_>,
+        drip: &DripState,
+    ) -> Verdict {
+        let fault = match stage {
+            PolicyStage::Connect => {
+                self.session_started(session);
+                let ip = || session.peer().ip().to_string();
+                self.apply(Stage::Connect, ip, session, drip).await
+            }
+            PolicyStage::Helo { name, .. } => {
+                self.apply(Stage::Helo, || name.to_string(), session, drip)
+                    .await
+            }
+            PolicyStage::StartTls => self.apply(Stage::StartTls, || "", session, drip).await,
+            PolicyStage::Auth { mechanism } => {
+                self.apply(Stage::Auth, || mechanism.name(), session, drip)
+                    .await
+            }
+            PolicyStage::MailFrom { reverse_path, .. } => {
+                let argument = || reverse_path.to_string();
+                self.apply(Stage::Mail, argument, session, drip).await
+            }
+            PolicyStage::RcptTo { forward_path, .. } => {
+                let argument = || forward_path.to_string();
+                self.apply(Stage::Rcpt, argument, session, drip).await
+            }
+            PolicyStage::Data => self.apply(Stage::Data, || "", session, drip).await,
+            PolicyStage::Message { message } => {
+                let faults = self.apply_message(session, message, false, drip).await;
+                faults.into_iter().next().flatten()
+            }
+            PolicyStage::MessageEach { message } => {
+                return self.decide_each(policy, session, message, drip).await;
+            }
+            _ => None,
+        };
+        match fault {
+            Some(verdict) => verdict,
+            None => policy.decide(session, stage).await,
+        }
+    }
+
+    /// The LMTP message stage: the rules decide per recipient, and
+    /// `policy` for the recipients no rule decided.
+    async fn decide_each<P: Policy>(
+        &self,
+        policy: &P,
+        session: &SessionInfo,
+        message: &Message,
+        drip: &DripState,
+    ) -> Verdict {
+        let faults = self.apply_message(session, message, true, drip).await;
+        if faults.iter().all(Option::is_some) {
+            return Verdict::each(faults.into_iter().flatten());
+        }
+        let theirs = policy
+            .decide(session, PolicyStage::MessageEach { message })
+            .await;
+        let theirs: Vec<Verdict> = match theirs.recipients() {
+            Some(each) if each.len() == faults.len() => each.to_vec(),
+            Some(_) => vec![Verdict::reject_with(temporary_failure()); faults.len()],
+            None => vec![theirs; faults.len()],
+        };
+        Verdict::each(
+            faults
+                .into_iter()
+                .zip(theirs)
+                .map(|(fault, theirs)| fault.unwrap_or(theirs)),
+        )
+    }
+}
+
+impl<P: Policy> Policy for FaultedConnection<P> {
+    fn decide(
+        &self,
+        session: &SessionInfo,
+        stage: PolicyStage<'_>,
+    ) -> impl Future<Output = Verdict> + Send {
+        self.plan
+            .decide_before(&self.policy, session, stage, &self.drip)
+    }
+}
+
+/// Each connection gets the plan's rules in front of the shared policy.
+impl<P: Policy> MakePolicy for Faulted<P> {
+    type Policy = FaultedConnection<Arc<P>>;
+    type Io<IO: AsyncRead + AsyncWrite + Unpin + Send> = DripIo<IO>;
+
+    fn connect<IO: AsyncRead + AsyncWrite + Unpin + Send>(
+        this: &Arc<Self>,
+        io: IO,
+        _: &ConnectionInfo,
+    ) -> (DripIo<IO>, Self::Policy) {
+        this.plan.connection(io, this.policy.clone())
     }
 }
 
 /// A plan on its own accepts whatever no rule refuses.
-impl Policy for FaultPlan {
-    async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
-        self.as_policy().accept_connection(session).await
-    }
+impl MakePolicy for FaultPlan {
+    type Policy = FaultedConnection<AcceptAll>;
+    type Io<IO: AsyncRead + AsyncWrite + Unpin + Send> = DripIo<IO>;
 
-    async fn accept_helo(&self, session: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
-        self.as_policy().accept_helo(session, name, extended).await
-    }
-
-    async fn accept_starttls(&self, session: &SessionInfo) -> Verdict {
-        self.as_policy().accept_starttls(session).await
-    }
-
-    async fn accept_auth(&self, session: &SessionInfo, mechanism: Mechanism) -> Verdict {
-        self.as_policy().accept_auth(session, mechanism).await
-    }
-
-    async fn accept_mail_from(
-        &self,
-        session: &SessionInfo,
-        reverse_path: &ReversePath,
-        params: &MailParams,
-    ) -> Verdict {
-        self.as_policy()
-            .accept_mail_from(session, reverse_path, params)
-            .await
-    }
-
-    async fn accept_rcpt_to(
-        &self,
-        session: &SessionInfo,
-        forward_path: &ForwardPath,
-        params: &RcptParams,
-    ) -> Verdict {
-        self.as_policy()
-            .accept_rcpt_to(session, forward_path, params)
-            .await
-    }
-
-    async fn accept_data(&self, session: &SessionInfo) -> Verdict {
-        self.as_policy().accept_data(session).await
-    }
-
-    async fn accept_message(&self, session: &SessionInfo, message: &Message) -> Verdict {
-        self.as_policy().accept_message(session, message).await
-    }
-
-    async fn accept_message_each(&self, session: &SessionInfo, message: &Message) -> Vec<Verdict> {
-        self.as_policy().accept_message_each(session, message).await
-    }
-
-    fn reply_pace(&self, session: &SessionInfo) -> Option<Duration> {
-        self.take_drip(session)
+    fn connect<IO: AsyncRead + AsyncWrite + Unpin + Send>(
+        this: &Arc<Self>,
+        io: IO,
+        _: &ConnectionInfo,
+    ) -> (DripIo<IO>, Self::Policy) {
+        this.connection(io, AcceptAll)
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::{Authenticator, NoAuth};
 use crate::message::Message;
-use crate::policy::{AcceptAll, Policy};
+use crate::policy::{AcceptAll, MakePolicy};
 use crate::server::{Builder, Server};
 use crate::sink::MemorySink;
 use crate::tls::{TestPki, TlsScenario};
@@ -202,7 +202,7 @@ pub struct TestServerBuilder<P = AcceptAll, A = NoAuth> {
     implicit_tls: bool,
 }
 
-impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
+impl<P: MakePolicy, A: Authenticator> TestServerBuilder<P, A> {
     /// Changes any setting of the wrapped server [`Builder`], for those
     /// that have no shortcut here (LMTP, `require_auth`, an observer, ...).
     ///
@@ -292,7 +292,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
     }
 
     /// The policy.
-    pub fn policy<P2: Policy>(self, policy: P2) -> TestServerBuilder<P2, A> {
+    pub fn policy<P2: MakePolicy>(self, policy: P2) -> TestServerBuilder<P2, A> {
         TestServerBuilder {
             server: self.server.policy(policy),
             sink: self.sink,
@@ -393,7 +393,7 @@ impl<P: Policy, A: Authenticator> TestServerBuilder<P, A> {
 
 /// Serves `listener` (plaintext or implicit TLS) until `stopped` fires or
 /// its sender is dropped.
-async fn serve_until<P: Policy, A: Authenticator>(
+async fn serve_until<P: MakePolicy, A: Authenticator>(
     server: Server<P, A, MemorySink>,
     listener: TcpListener,
     implicit_tls: bool,

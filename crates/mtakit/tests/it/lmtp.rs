@@ -28,7 +28,7 @@ struct Running {
 }
 
 impl Running {
-    async fn start<P: Policy, S: MessageSink>(policy: P, sink: S) -> Self {
+    async fn start<P: mtakit::MakePolicy, S: MessageSink>(policy: P, sink: S) -> Self {
         let server = Server::builder()
             .hostname("lmtp.test")
             .lmtp(true)

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use mtakit::proto::{
-    Domain, Extensions, ForwardPath, MailParams, RcptParams, Reply, ReversePath, SessionInfo,
-};
+use mtakit::proto::{Domain, ForwardPath, MailParams, RcptParams, Reply, ReversePath, SessionInfo};
 use mtakit::test_util::{ReplyExt, TestClient, TestServer};
 use mtakit::{Message, Policy, Verdict};
 
@@ -20,18 +18,17 @@ const WAIT: Duration = Duration::from_secs(10);
 struct Hooks;
 
 impl Policy for Hooks {
-    async fn accept_helo(&self, _: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
-        if !extended && name.to_string() == "multi.test" {
+    async fn accept_helo(&self, session: &SessionInfo, name: &Domain, extended: bool) -> Verdict {
+        if !extended && name.eq_ignore_ascii_case("multi.test") {
             let lines = ["Hello multi.test", "pleased to meet you", "have a nice day"];
             return Verdict::accept_with(Reply::multiline(250, None, lines).expect("valid"));
         }
-        Verdict::from(name.to_string() != "evil.test")
-    }
-
-    fn ehlo_extensions(&self, _: &SessionInfo, name: &Domain, extensions: &mut Extensions) {
-        if name.to_string() == "nopipe.test" {
+        if name.eq_ignore_ascii_case("nopipe.test") {
+            let mut extensions = session.configured_extensions().clone();
             extensions.pipelining = false;
+            return Verdict::accept().with_extensions(extensions);
         }
+        Verdict::from(!name.eq_ignore_ascii_case("evil.test"))
     }
 
     async fn accept_mail_from(
@@ -161,13 +158,15 @@ async fn helo_hooks() {
 struct NoPipelining;
 
 impl Policy for NoPipelining {
-    fn ehlo_extensions(&self, _: &SessionInfo, _: &Domain, extensions: &mut Extensions) {
+    async fn accept_helo(&self, session: &SessionInfo, _: &Domain, _: bool) -> Verdict {
+        let mut extensions = session.configured_extensions().clone();
         extensions.pipelining = false;
+        Verdict::accept().with_extensions(extensions)
     }
 }
 
 #[tokio::test]
-async fn ehlo_extensions_can_hide_pipelining() {
+async fn an_ehlo_verdict_can_hide_pipelining() {
     bounded(async {
         let server = TestServer::builder()
             .policy(NoPipelining)
@@ -191,7 +190,7 @@ async fn ehlo_extensions_can_hide_pipelining() {
 }
 
 #[tokio::test]
-async fn ehlo_extensions_sees_the_name_being_greeted() {
+async fn an_ehlo_verdict_sees_the_name_being_greeted() {
     bounded(async {
         let server = hooks_server().await;
         let mut client = connect(server.addr(), WAIT).await;
@@ -369,8 +368,12 @@ async fn vrfy_hook() {
 struct SmallForLoopback;
 
 impl Policy for SmallForLoopback {
-    fn max_message_size(&self, session: &SessionInfo) -> Option<u64> {
-        session.peer().ip().is_loopback().then_some(5_000)
+    async fn accept_connection(&self, session: &SessionInfo) -> Verdict {
+        if session.peer().ip().is_loopback() {
+            Verdict::accept().with_max_message_size(5_000)
+        } else {
+            Verdict::accept()
+        }
     }
 }
 

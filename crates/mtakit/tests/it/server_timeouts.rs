@@ -53,7 +53,7 @@ impl Client {
 }
 
 /// Starts one session over a duplex pipe.
-fn start<P: Policy, S: MessageSink>(
+fn start<P: mtakit::MakePolicy, S: MessageSink>(
     limits: Limits,
     policy: P,
     sink: S,

@@ -126,8 +126,7 @@ fn policy_messages_can_be_rejected() {
 // pymta: policy_test.py #10 test_size_limit_messages_can_be_rejected
 #[test]
 fn policy_size_limit_messages_can_be_rejected() {
-    let mut h = Harness::new();
-    h.session().set_max_message_size(100);
+    let mut h = Harness::with_config(crate::support::max_size(crate::support::config(), 100));
     helo(&mut h);
     mail_and_rcpt(&mut h);
     assert_eq!(first_digit(&h.send("DATA")), 3);

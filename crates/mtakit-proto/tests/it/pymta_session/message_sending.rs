@@ -319,8 +319,7 @@ fn basic_auth_login_with_bad_base64_password_is_rejected() {
 // pymta: basic_message_sending_test.py #27 test_size_restrictions_are_announced_in_ehlo_reply
 #[test]
 fn basic_size_restrictions_are_announced_in_ehlo_reply() {
-    let mut h = Harness::new();
-    h.session().set_max_message_size(100);
+    let mut h = Harness::with_config(crate::support::max_size(crate::support::config(), 100));
     let reply = ehlo(&mut h);
     assert!(lines(&reply).contains(&"SIZE 100"), "{reply:?}");
 }
@@ -330,8 +329,7 @@ fn basic_size_restrictions_are_announced_in_ehlo_reply() {
 // requires it, so the colon is used here.
 #[test]
 fn basic_early_rejection_if_size_verb_indicates_big_message() {
-    let mut h = Harness::new();
-    h.session().set_max_message_size(100);
+    let mut h = Harness::with_config(crate::support::max_size(crate::support::config(), 100));
     ehlo(&mut h);
     let reply = h.send("MAIL FROM:<foo@example.com>   size=106530  ");
     assert_eq!(code(&reply), 552);

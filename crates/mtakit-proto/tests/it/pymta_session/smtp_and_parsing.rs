@@ -135,8 +135,7 @@ fn smtp_transparency_support_enabled() {
 // The same limit enforced after DATA is in smtp_big_messages_are_rejected_after_data.
 #[test]
 fn smtp_big_messages_are_rejected() {
-    let mut h = with_authenticator(auth_config());
-    h.session().set_max_message_size(100);
+    let mut h = with_authenticator(crate::support::max_size(auth_config(), 100));
     assert!(lines(&ehlo(&mut h)).contains(&"SIZE 100"));
     let body = "x".repeat(70) + "\r\n";
     let size = body.len() * 1500;
@@ -149,8 +148,7 @@ fn smtp_big_messages_are_rejected() {
 // pymta: basic_smtp_test.py #9 test_big_messages_are_rejected (without SIZE=)
 #[test]
 fn smtp_big_messages_are_rejected_after_data() {
-    let mut h = with_authenticator(auth_config());
-    h.session().set_max_message_size(100);
+    let mut h = with_authenticator(crate::support::max_size(auth_config(), 100));
     ehlo(&mut h);
     mail_and_rcpt(&mut h);
     let reply = send_message(&mut h, &("x".repeat(70) + "\r\n").repeat(1500));
@@ -357,8 +355,7 @@ fn parsing_supports_transparency_for_lines_starting_with_a_dot() {
 // replied until the end of data, then 552.
 #[test]
 fn parsing_big_messages_are_rejected() {
-    let mut h = Harness::new();
-    h.session().set_max_message_size(100);
+    let mut h = Harness::with_config(crate::support::max_size(crate::support::config(), 100));
     helo(&mut h);
     mail_and_rcpt(&mut h);
     assert_eq!(code(&h.send("DATA")), 354);

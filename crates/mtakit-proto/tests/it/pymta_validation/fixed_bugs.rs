@@ -68,8 +68,7 @@ fn fixed_empty_message_right_after_data() {
 // over-long command line gets `500 5.5.6`.
 #[test]
 fn fixed_oversized_message_drained_then_552_and_mail_works_without_rset() {
-    let mut h = Harness::new();
-    h.session().set_max_message_size(100);
+    let mut h = Harness::with_config(crate::support::max_size(crate::support::config(), 100));
     ehlo(&mut h);
     mail_and_rcpt(&mut h);
     assert_eq!(code(&h.send("DATA")), 354);

@@ -2,7 +2,7 @@
 
 use mtakit_proto::sasl::{decode_login, encode_base64};
 use mtakit_proto::testing::Harness;
-use mtakit_proto::{Extensions, Mechanism, Pending, Verdict};
+use mtakit_proto::{Mechanism, Pending, Verdict};
 
 use super::helpers::*;
 use crate::support::{codes, config};
@@ -212,11 +212,17 @@ fn without_8bitmime_neither_smtputf8_nor_binarymime_is_offered_or_accepted() {
 
 #[test]
 fn extensions_set_by_a_policy_are_made_consistent_too() {
-    let mut h = Harness::with_config(config());
+    let mut h = Harness::with_config(config()).with_policy(|pending, info| match pending {
+        Pending::Helo { .. } => {
+            let mut ext = info.configured_extensions().clone();
+            ext.chunking = false;
+            Verdict::accept().with_extensions(ext)
+        }
+        _ => Verdict::accept(),
+    });
     h.greeting();
-    let mut ext = Extensions::default();
-    ext.chunking = false;
-    h.session().set_extensions(ext);
+    let ehlo = h.send("EHLO c");
+    assert!(!ehlo.lines().any(|l| l == "BINARYMIME" || l == "CHUNKING"));
     assert!(!h.session().extensions().binarymime);
     assert!(h.session().extensions().smtputf8);
 }

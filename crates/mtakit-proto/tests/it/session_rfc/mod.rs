@@ -4,3 +4,4 @@ mod auth;
 mod control;
 mod greeting;
 mod helpers;
+mod verdicts;

@@ -18,6 +18,12 @@ pub(crate) fn config() -> SessionConfig {
     SessionConfig::new("localhost")
 }
 
+/// `config` with the largest message set to `octets`.
+pub(crate) fn max_size(mut config: SessionConfig, octets: u64) -> SessionConfig {
+    config.limits.max_message_size = octets;
+    config
+}
+
 /// [`config`] with AUTH PLAIN and LOGIN offered over plaintext (no TLS
 /// here).
 pub(crate) fn auth_config() -> SessionConfig {

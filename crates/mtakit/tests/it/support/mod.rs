@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use mtakit::proto::{ConnectionInfo, EnhancedCode, Reply};
 use mtakit::test_util::{ReplyExt, TestClient};
-use mtakit::{Authenticator, ConnectionError, MessageSink, Policy, Server, ServerError};
+use mtakit::{Authenticator, ConnectionError, MakePolicy, MessageSink, Server, ServerError};
 use tokio::io::DuplexStream;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -121,7 +121,7 @@ pub(crate) async fn open_data(client: &mut TestClient) {
 
 /// Runs `server` with `Server::serve` on a fresh 127.0.0.1 listener.
 /// Returns its address, the trigger that stops it, and its task.
-pub(crate) async fn serve_tcp<P: Policy, A: Authenticator, S: MessageSink>(
+pub(crate) async fn serve_tcp<P: MakePolicy, A: Authenticator, S: MessageSink>(
     server: Server<P, A, S>,
 ) -> (
     SocketAddr,
@@ -140,7 +140,7 @@ pub(crate) async fn serve_tcp<P: Policy, A: Authenticator, S: MessageSink>(
 /// Runs one session of `server` with `Server::serve_connection` over a
 /// `tokio::io::duplex` pipe of `capacity` bytes, as if from `peer` to
 /// `local`. Returns the client end and the session's task.
-pub(crate) fn serve_duplex<P: Policy, A: Authenticator, S: MessageSink>(
+pub(crate) fn serve_duplex<P: MakePolicy, A: Authenticator, S: MessageSink>(
     server: Server<P, A, S>,
     capacity: usize,
     peer: &str,
