@@ -3,7 +3,7 @@
 //! | RFC | what | status | where |
 //! |---|---|---|---|
 //! | 5321 | SMTP: commands, paths, replies, the state machine (§4.1.4), transparency (§4.5.2), limits (§4.5.3.1) and timeouts (§4.5.3.2) | done | [`proto::session`](crate::proto::session), [`proto::Limits`](crate::proto::Limits) |
-//! | 1870 | SIZE: advertised with the per-connection limit, `SIZE=` refused at MAIL, enforced while streaming | done | [`Policy::max_message_size`](crate::Policy::max_message_size) |
+//! | 1870 | SIZE: advertised with the per-connection limit, `SIZE=` refused at MAIL, enforced while streaming | done | [`Verdict::with_max_message_size`](crate::Verdict::with_max_message_size) |
 //! | 2920 | PIPELINING: replies in order, whole batches in one packet, DATA and content in one write | done | [`proto::Session`](crate::proto::Session) |
 //! | 2034, 3463 | ENHANCEDSTATUSCODES on every reply after EHLO, none after HELO | done | [`proto::EnhancedCode`](crate::proto::EnhancedCode) |
 //! | 6152 | 8BITMIME: `BODY=7BIT` / `BODY=8BITMIME`, byte-clean content | done | [`proto::MailParams`](crate::proto::MailParams) |
