@@ -10,11 +10,12 @@ use mtakit::fault::FaultPlan;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::api::{App, router};
-use super::events::{Hub, HubThread};
-use super::headers::subject_of;
-use super::store::Store;
-use super::stored::{Content, Stored};
+use crate::http::events::{Hub, HubThread};
+use crate::http::headers::subject_of;
+use crate::http::router::router;
+use crate::http::state::App;
+use crate::http::store::Store;
+use crate::http::stored::{Content, Stored};
 
 /// The app, and what must outlive it: the hub's thread and the shutdown
 /// sender (a dropped sender ends every wait at once).
