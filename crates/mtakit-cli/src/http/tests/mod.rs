@@ -3,4 +3,8 @@
 //! either straight in the store or over real SMTP sessions to an
 //! in-process server (`harness`).
 
+mod faults;
+mod harness;
 mod limits;
+mod live;
+mod messages;
