@@ -8,3 +8,6 @@ mod harness;
 mod limits;
 mod live;
 mod messages;
+mod relay;
+mod smuggling;
+mod stores;
