@@ -2,7 +2,7 @@
 //! one router per family, inside the security and error layers; and
 //! [`serve`], which runs it on a listener.
 //!
-//! The tree: [`ui`](super::ui) serves the web UI, [`native`](super::native)
+//! The tree: [`ui`] serves the web UI, [`native`]
 //! mtakit's own JSON API under `/api/…`. The Mailpit v1 (`/api/v1/…`) and
 //! MailHog v2 (`/api/v2/…`) APIs are meant to be sibling modules merged
 //! here the same way, sharing [`lookup`](super::lookup).

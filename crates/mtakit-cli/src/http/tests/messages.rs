@@ -316,3 +316,30 @@ async fn ui_pages_have_a_strict_policy() {
     assert_eq!(dev.get("/ui/nothing.js").await.status, 404);
     assert_eq!(dev.get("/ui/..%2fapp.js").await.status, 404);
 }
+
+/// `serve` puts the same router on a real listener, with the Host guard
+/// of a loopback address: one request over TCP, each way.
+#[tokio::test]
+async fn serve_answers_over_a_socket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dev = Dev::start(&["--quiet"]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = crate::http::HttpLimits::default();
+    tokio::spawn(crate::http::serve(listener, dev.app.clone(), limits));
+    for (host, status) in [("127.0.0.1", "200 OK"), ("evil.example", "403 Forbidden")] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request =
+            format!("GET /api/messages HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        let read = stream.read_to_string(&mut response);
+        tokio::time::timeout(super::harness::WAIT, read)
+            .await
+            .unwrap()
+            .unwrap();
+        let first = response.lines().next().unwrap_or_default();
+        assert_eq!(first, format!("HTTP/1.1 {status}"), "{response}");
+    }
+}
