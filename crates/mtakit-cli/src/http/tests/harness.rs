@@ -199,7 +199,9 @@ impl Dev {
             text: String::new(),
         };
         // The first comment says the subscription is live.
-        assert!(sse.block().await.starts_with(":"));
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let first = sse.block(deadline).await.expect("the first comment");
+        assert!(first.starts_with(':'), "{first}");
         sse
     }
 }
@@ -246,27 +248,30 @@ pub(super) struct Sse {
 }
 
 impl Sse {
-    /// The next block (up to a blank line), within [`WAIT`].
-    async fn block(&mut self) -> String {
+    /// The next block (up to a blank line), or `None` once `deadline`
+    /// passes.
+    async fn block(&mut self, deadline: tokio::time::Instant) -> Option<String> {
         loop {
             if let Some(end) = self.text.find("\n\n") {
                 let block = self.text[..end].to_owned();
                 self.text.drain(..end + 2);
-                return block;
+                return Some(block);
             }
-            let chunk = tokio::time::timeout(WAIT, self.body.next())
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
                 .await
-                .expect("an event in time")
-                .expect("the stream is open")
-                .unwrap();
+                .ok()?;
+            let chunk = chunk.expect("the stream is open").unwrap();
             self.text.push_str(std::str::from_utf8(&chunk).unwrap());
         }
     }
 
-    /// The data of the next event of `kind`, skipping others.
+    /// The data of the next event of `kind`, skipping others (and
+    /// keep-alive comments); panics if none comes within [`WAIT`].
     pub(super) async fn next(&mut self, kind: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let block = self.block().await;
+            let block = self.block(deadline).await;
+            let block = block.unwrap_or_else(|| panic!("no {kind} event within {WAIT:?}"));
             let event = block.lines().find_map(|l| l.strip_prefix("event: "));
             if event == Some(kind) {
                 let data = block.lines().find_map(|l| l.strip_prefix("data: "));
@@ -283,7 +288,8 @@ pub(super) struct Smtp(pub(super) TestClient);
 impl Smtp {
     /// Connects and checks the `220`.
     pub(super) async fn connect(addr: SocketAddr) -> Smtp {
-        let client = TestClient::connect(addr).await.expect("connect");
+        let mut client = TestClient::connect(addr).await.expect("connect");
+        client.set_timeout(WAIT);
         assert_eq!(client.greeting().code().get(), 220);
         Smtp(client)
     }
