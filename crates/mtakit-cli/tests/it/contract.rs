@@ -159,3 +159,19 @@ fn bad_relay_urls_are_refused_at_start() {
     assert!(!status.success());
     assert!(stderr.contains("--discard"), "{stderr}");
 }
+
+#[test]
+fn relaying_is_logged() {
+    let target = Daemon::start(&[]);
+    let source = Daemon::start(&["--quiet", "--relay", &format!("smtp://{}", target.addr)]);
+    send(&source, "bob@example.com", "relayed");
+    source.wait_stderr("message relayed");
+    target.wait_stdout("Subject: relayed");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = Daemon::start(&["--quiet", "--relay", &format!("smtp://127.0.0.1:{port}")]);
+    send(&down, "bob@example.com", "not relayed");
+    down.wait_stderr("message not relayed");
+}
