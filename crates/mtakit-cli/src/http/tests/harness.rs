@@ -2,6 +2,11 @@
 //! flags (the same `ServeConfig` and the same parts as `serve::run`),
 //! serves SMTP on `127.0.0.1:0`, and answers HTTP requests through
 //! [`router`] with `oneshot`, without a socket.
+//!
+//! The builder calls in [`Dev::start`] mirror those of `serve::run`,
+//! less what these tests do not use (TLS, PROXY, the descriptor budget,
+//! signals). A shared `assemble(config)` in `serve.rs` would let the two
+//! use one copy.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
