@@ -4,8 +4,8 @@
 //! [`router`] with `oneshot`, without a socket.
 //!
 //! The builder calls in [`Dev::start`] mirror those of `serve::run`,
-//! less what these tests do not use (TLS, PROXY, the descriptor budget,
-//! signals). A shared `assemble(config)` in `serve.rs` would let the two
+//! less what these tests do not use (TLS, PROXY, the shutdown timeout,
+//! the descriptor budget, signals). A shared `assemble(config)` in `serve.rs` would let the two
 //! use one copy.
 
 use std::net::SocketAddr;
@@ -69,16 +69,23 @@ impl Dev {
             let hello = config.hostname.clone();
             sink = sink.relay_to(r.relay.clone(), hello, r.connections, r.queue);
         }
-        let server = Server::builder()
+        let mut builder = Server::builder()
             .hostname(config.hostname.clone())
             .limits(config.limits.clone())
             .extensions(config.extensions.clone())
+            .allow_insecure_auth(config.allow_insecure_auth)
+            .require_tls(config.require_tls)
+            .require_auth(config.require_auth)
             .lmtp(config.lmtp)
             .policy(plan.clone())
-            .observer(hub.clone())
-            .authenticator(make_auth(&config))
-            .sink(sink)
-            .build();
+            .observer(hub.clone());
+        if let Some(bytes) = config.transcript_bytes {
+            builder = builder.transcript_bytes(bytes);
+        }
+        if let Some(bytes) = config.max_content_in_flight {
+            builder = builder.max_content_in_flight(bytes);
+        }
+        let server = builder.authenticator(make_auth(&config)).sink(sink).build();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let smtp = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
