@@ -3,11 +3,14 @@
 //! security layer): the page, its style sheet, and JavaScript modules
 //! (`/app.js`, which imports the others from `/ui/`), with no build step.
 
+use axum::Router;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use super::error::ApiError;
+use super::state::App;
 
 const INDEX: &str = include_str!("ui/index.html");
 const APP_JS: &str = include_str!("ui/app.js");
@@ -21,13 +24,24 @@ const MODULES: [(&str, &str); 5] = [
     ("sessions.js", include_str!("ui/sessions.js")),
 ];
 
+/// The UI's routes: `/`, `/index.html`, `/app.js`, `/ui/{name}` and
+/// `/style.css`.
+pub(crate) fn routes() -> Router<App> {
+    Router::new()
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/app.js", get(app_js))
+        .route("/ui/{name}", get(module))
+        .route("/style.css", get(style_css))
+}
+
 /// `GET /`.
-pub(crate) async fn index() -> impl IntoResponse {
+async fn index() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX)
 }
 
 /// `GET /app.js`.
-pub(crate) async fn app_js() -> impl IntoResponse {
+async fn app_js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         APP_JS,
@@ -35,7 +49,7 @@ pub(crate) async fn app_js() -> impl IntoResponse {
 }
 
 /// `GET /ui/{name}`: one of the UI's modules; 404 for any other name.
-pub(crate) async fn module(Path(name): Path<String>) -> Result<Response, ApiError> {
+async fn module(Path(name): Path<String>) -> Result<Response, ApiError> {
     let (_, source) = MODULES
         .iter()
         .find(|(file, _)| *file == name)
@@ -48,7 +62,7 @@ pub(crate) async fn module(Path(name): Path<String>) -> Result<Response, ApiErro
 }
 
 /// `GET /style.css`.
-pub(crate) async fn style_css() -> impl IntoResponse {
+async fn style_css() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         STYLE_CSS,

@@ -6,13 +6,15 @@
 use std::path::Path;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing;
 use mtakit::fault::{FaultPlan, FaultRule};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, JsonBody};
-use super::state::App;
+use crate::http::error::{ApiError, JsonBody};
+use crate::http::state::App;
 
 /// `{"rules": [...]}`, and the TOML file with `[[rules]]` tables. Each
 /// rule is kept as a value until [`build`](Self::build), so that an error
@@ -72,14 +74,19 @@ fn view(plan: &FaultPlan) -> serde_json::Value {
     serde_json::json!({ "rules": rules })
 }
 
+/// `GET`, `PUT` and `DELETE /api/faults`.
+pub(super) fn routes() -> Router<App> {
+    Router::new().route("/api/faults", routing::get(get).put(put).delete(delete))
+}
+
 /// `GET /api/faults`.
-pub(crate) async fn get(State(app): State<App>) -> Json<serde_json::Value> {
+async fn get(State(app): State<App>) -> Json<serde_json::Value> {
     Json(view(&app.plan))
 }
 
 /// `PUT /api/faults`: replaces every rule (and resets the counters), or
 /// changes nothing and answers 400.
-pub(crate) async fn put(
+async fn put(
     State(app): State<App>,
     JsonBody(set): JsonBody<RuleSet>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -90,7 +97,7 @@ pub(crate) async fn put(
 }
 
 /// `DELETE /api/faults`.
-pub(crate) async fn delete(State(app): State<App>) -> StatusCode {
+async fn delete(State(app): State<App>) -> StatusCode {
     app.plan.clear();
     tracing::info!("fault rules cleared");
     StatusCode::NO_CONTENT

@@ -8,12 +8,14 @@
 //! command. Each smuggling shape must arrive there as exactly one message
 //! with CRLF line endings only and a single `<CRLF>.<CRLF>`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc;
-use std::thread;
+use std::net::SocketAddr;
 
-use crate::support::{Daemon, Smtp, TempDir, WAIT, files_in, get, request};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use super::harness::{Dev, Smtp, TempDir, WAIT};
+use super::relay::release;
 
 /// What the recording next hop saw on one connection.
 #[derive(Debug, Default)]
@@ -24,34 +26,52 @@ struct Seen {
     messages: Vec<Vec<u8>>,
 }
 
-/// Starts the recording next hop; one [`Seen`] per connection.
-fn recorder() -> (SocketAddr, mpsc::Receiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for stream in listener.incoming().take(64) {
-            let Ok(stream) = stream else { return };
-            let tx = tx.clone();
-            thread::spawn(move || {
-                let _ = tx.send(record(stream));
-            });
-        }
-    });
-    (addr, rx)
+/// The recording next hop; one [`Seen`] per connection.
+struct Recorder {
+    addr: SocketAddr,
+    seen: mpsc::UnboundedReceiver<Seen>,
 }
 
-fn record(stream: TcpStream) -> Seen {
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    let mut out = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+impl Recorder {
+    async fn start() -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, seen) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(record(stream).await);
+                });
+            }
+        });
+        Recorder { addr, seen }
+    }
+
+    /// The next connection's record, within [`WAIT`].
+    async fn next(&mut self) -> Seen {
+        tokio::time::timeout(WAIT, self.seen.recv())
+            .await
+            .expect("relayed in time")
+            .unwrap()
+    }
+
+    /// `--relay` flags pointing here.
+    fn relay(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+}
+
+async fn record(stream: TcpStream) -> Seen {
+    let (reader, mut out) = stream.into_split();
+    let mut reader = BufReader::new(reader);
     let mut seen = Seen::default();
     let mut data: Option<Vec<u8>> = None;
-    let _ = out.write_all(b"220 recorder ESMTP\r\n");
+    let _ = out.write_all(b"220 recorder ESMTP\r\n").await;
     let mut line = Vec::new();
     for _ in 0..10_000 {
         line.clear();
-        match reader.read_until(b'\n', &mut line) {
+        match reader.read_until(b'\n', &mut line).await {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
@@ -60,7 +80,7 @@ fn record(stream: TcpStream) -> Seen {
             // Lenient: `.` then LF, or `.` then CRLF, ends the data.
             if line == b".\n" || line == b".\r\n" {
                 seen.messages.push(data.take().unwrap());
-                let _ = out.write_all(b"250 queued\r\n");
+                let _ = out.write_all(b"250 queued\r\n").await;
             }
             continue;
         }
@@ -79,7 +99,7 @@ fn record(stream: TcpStream) -> Seen {
             b"250 ok\r\n"
         };
         seen.commands.push(text);
-        let _ = out.write_all(reply);
+        let _ = out.write_all(reply).await;
         if upper == "QUIT" {
             break;
         }
@@ -123,82 +143,65 @@ const SMUGGLED: [&[u8]; 5] = [
     b"Subject: s\r\n\r\nhello\r.\r\nMAIL FROM:<ceo@bank.example>\r\n",
 ];
 
-/// Sends `body` with `BODY=BINARYMIME` and one `BDAT LAST`.
-fn send_bdat(addr: SocketAddr, body: &[u8]) {
-    send_bdat_to(addr, "b@example.com", body);
+/// Sends `body` to `rcpt` with `BODY=BINARYMIME` and one `BDAT LAST`.
+async fn send_bdat(addr: SocketAddr, rcpt: &str, body: &[u8]) {
+    let mut smtp = Smtp::connect(addr).await;
+    assert_eq!(smtp.code("EHLO client.example").await, 250);
+    let mail = smtp.cmd("MAIL FROM:<a@example.com> BODY=BINARYMIME").await;
+    assert_eq!(mail.code().get(), 250, "{mail}");
+    assert_eq!(smtp.code(&format!("RCPT TO:<{rcpt}>")).await, 250);
+    let reply = smtp.0.bdat(body, true).await.unwrap();
+    assert_eq!(reply.code().get(), 250, "{reply}");
+    assert_eq!(smtp.code("QUIT").await, 221);
 }
 
-fn send_bdat_to(addr: SocketAddr, rcpt: &str, body: &[u8]) {
-    let mut smtp = Smtp::connect(addr);
-    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
-    let mail = smtp.cmd("MAIL FROM:<a@example.com> BODY=BINARYMIME");
-    assert_eq!(mail.0, 250, "{mail:?}");
-    assert_eq!(smtp.cmd(&format!("RCPT TO:<{rcpt}>")).0, 250);
-    smtp.send(format!("BDAT {} LAST\r\n", body.len()).as_bytes());
-    smtp.send(body);
-    let reply = smtp.reply();
-    assert_eq!(reply.0, 250, "{reply:?}");
-    assert_eq!(smtp.cmd("QUIT").0, 221);
+/// Sends `body` with DATA as it is; it must not contain `<CRLF>.<CRLF>`.
+async fn send_data(addr: SocketAddr, body: &[u8]) {
+    let mut smtp = Smtp::connect(addr).await;
+    assert_eq!(smtp.code("EHLO client.example").await, 250);
+    assert_eq!(smtp.code("MAIL FROM:<a@example.com>").await, 250);
+    assert_eq!(smtp.code("RCPT TO:<b@example.com>").await, 250);
+    assert_eq!(smtp.code("DATA").await, 354);
+    smtp.0.send_raw(body).await.unwrap();
+    let reply = smtp.cmd("\r\n.").await;
+    assert_eq!(reply.code().get(), 250, "{reply}");
+    assert_eq!(smtp.code("QUIT").await, 221);
 }
 
-/// Sends `body` with DATA; it must not contain `<CRLF>.<CRLF>`.
-fn send_data(addr: SocketAddr, body: &[u8]) {
-    let mut smtp = Smtp::connect(addr);
-    assert_eq!(smtp.cmd("EHLO client.example").0, 250);
-    assert_eq!(smtp.cmd("MAIL FROM:<a@example.com>").0, 250);
-    assert_eq!(smtp.cmd("RCPT TO:<b@example.com>").0, 250);
-    assert_eq!(smtp.cmd("DATA").0, 354);
-    smtp.send(body);
-    let reply = smtp.cmd("\r\n.");
-    assert_eq!(reply.0, 250, "{reply:?}");
-    assert_eq!(smtp.cmd("QUIT").0, 221);
-}
-
-#[test]
-fn binarymime_bodies_reach_the_next_hop_as_one_message() {
-    let (hop, seen) = recorder();
-    let source = Daemon::start(&["--quiet", "--relay", &format!("smtp://{hop}")]);
+#[tokio::test]
+async fn binarymime_bodies_reach_the_next_hop_as_one_message() {
+    let mut hop = Recorder::start().await;
+    let source = Dev::start(&["--quiet", "--relay", &hop.relay()]).await;
     for (n, body) in SMUGGLED.iter().enumerate() {
-        send_bdat(source.addr, body);
-        let got = seen.recv_timeout(WAIT).expect("relayed");
+        send_bdat(source.smtp, "b@example.com", body).await;
+        let got = hop.next().await;
         assert_one_clean_message(&got, &format!("BDAT variant {n}"));
     }
 }
 
-#[test]
-fn recorded_bare_line_endings_reach_the_next_hop_as_one_message() {
-    let (hop, seen) = recorder();
-    let source = Daemon::start(&[
-        "--quiet",
-        "--line-endings",
-        "record",
-        "--relay",
-        &format!("smtp://{hop}"),
-    ]);
+#[tokio::test]
+async fn recorded_bare_line_endings_reach_the_next_hop_as_one_message() {
+    let mut hop = Recorder::start().await;
+    let relay = hop.relay();
+    let flags = ["--quiet", "--line-endings", "record", "--relay", &relay];
+    let source = Dev::start(&flags).await;
     for (n, body) in SMUGGLED.iter().enumerate() {
-        send_data(source.addr, body);
-        let got = seen.recv_timeout(WAIT).expect("relayed");
+        send_data(source.smtp, body).await;
+        let got = hop.next().await;
         assert_one_clean_message(&got, &format!("DATA variant {n}"));
     }
 }
 
-#[test]
-fn release_normalises_the_same_way() {
-    let (hop, seen) = recorder();
-    let source = Daemon::start(&["--quiet", "--relay", &format!("smtp://{hop}")]);
-    send_bdat(source.addr, SMUGGLED[0]);
-    assert_one_clean_message(&seen.recv_timeout(WAIT).unwrap(), "forwarded");
-    let list = get(source.http(), "/api/messages").json();
-    let id = list["messages"][0]["id"].as_str().unwrap().to_owned();
-    let released = request(
-        source.http(),
-        "POST",
-        &format!("/api/messages/{id}/release"),
-        &[("Content-Type", "application/json")],
-        b"{}",
-    );
+#[tokio::test]
+async fn release_normalises_the_same_way() {
+    let mut hop = Recorder::start().await;
+    let source = Dev::start(&["--quiet", "--relay", &hop.relay()]).await;
+    send_bdat(source.smtp, "b@example.com", SMUGGLED[0]).await;
+    assert_one_clean_message(&hop.next().await, "forwarded");
+    let id = source.ids("").await.remove(0);
+    let released = release(&source, &id, "{}").await;
     assert_eq!(released.status, 200, "{}", released.text());
-    assert_one_clean_message(&seen.recv_timeout(WAIT).unwrap(), "released");
+    assert_one_clean_message(&hop.next().await, "released");
 }
 
 /// The body tries to add recipients, ESMTP parameters and a command.
@@ -207,36 +210,27 @@ Delivered-To: x@evil.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;spy@evil.examp
 Delivered-To: y@evil.example>\rRCPT TO:<z@evil.example\r\n\
 Subject: hostile\r\n\r\nbody\r\n";
 
-fn release_own(daemon: &Daemon, id: &str) -> crate::support::Response {
-    request(
-        daemon.http(),
-        "POST",
-        &format!("/api/messages/{id}/release"),
-        &[("Content-Type", "application/json")],
-        b"{}",
-    )
-}
-
-#[test]
-fn after_a_restart_a_maildir_release_goes_to_the_real_recipients_only() {
+#[tokio::test]
+async fn after_a_restart_a_maildir_release_goes_to_the_real_recipients_only() {
     let dir = TempDir::new("envelope");
-    let maildir = dir.0.to_str().unwrap().to_owned();
-    let (hop, seen) = recorder();
-    let relay = format!("smtp://{hop}");
-    let args = ["--quiet", "--maildir", &maildir, "--relay", &relay];
-    let first = Daemon::start(&args);
-    send_bdat_to(first.addr, "bob@example.com", HOSTILE);
-    let forwarded = seen.recv_timeout(WAIT).unwrap();
-    assert!(
-        forwarded
-            .commands
-            .contains(&"RCPT TO:<bob@example.com>".to_owned())
-    );
+    let maildir = dir.path("mail");
+    let mut hop = Recorder::start().await;
+    let relay = hop.relay();
+    let flags = ["--quiet", "--maildir", &maildir, "--relay", &relay];
+    let first = Dev::start(&flags).await;
+    send_bdat(first.smtp, "bob@example.com", HOSTILE).await;
+    let forwarded = hop.next().await;
+    let bob = "RCPT TO:<bob@example.com>".to_owned();
+    assert!(forwarded.commands.contains(&bob), "{forwarded:?}");
     drop(first);
 
     // The file: Return-Path, the record, Delivered-To without brackets,
     // Received, then the message as received.
-    let files = files_in(&dir.0.join("new"));
+    let new = dir.0.join("mail").join("new");
+    let files: Vec<_> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1);
     let file = std::fs::read(&files[0]).unwrap();
     let text = String::from_utf8_lossy(&file);
@@ -253,13 +247,14 @@ fn after_a_restart_a_maildir_release_goes_to_the_real_recipients_only() {
     assert!(text.contains("\tfor <bob@example.com>; "), "{text}");
     assert!(file.ends_with(HOSTILE));
 
-    let second = Daemon::start(&args);
-    let list = get(second.http(), "/api/messages").json();
+    // A new server on the same Maildir knows only what the file says.
+    let second = Dev::start(&flags).await;
+    let list = second.list("").await;
     let message = &list["messages"][0];
     assert_eq!(message["from"], "a@example.com");
     assert_eq!(message["to"], serde_json::json!(["bob@example.com"]));
     let id = message["id"].as_str().unwrap().to_owned();
-    let detail = get(second.http(), &format!("/api/messages/{id}")).json();
+    let detail = second.get(&format!("/api/messages/{id}")).await.json();
     assert_eq!(detail["envelope"]["helo"], "client.example", "{detail}");
     assert!(
         detail["envelope"]["peer"]
@@ -268,12 +263,12 @@ fn after_a_restart_a_maildir_release_goes_to_the_real_recipients_only() {
             .starts_with("127.0.0.1:"),
         "{detail}"
     );
-    let raw = get(second.http(), &format!("/api/messages/{id}/raw"));
+    let raw = second.get(&format!("/api/messages/{id}/raw")).await;
     assert_eq!(raw.body, HOSTILE);
 
-    let released = release_own(&second, &id);
+    let released = release(&second, &id, "{}").await;
     assert_eq!(released.status, 200, "{}", released.text());
-    let got = seen.recv_timeout(WAIT).unwrap();
+    let got = hop.next().await;
     let rcpts: Vec<&String> = got
         .commands
         .iter()

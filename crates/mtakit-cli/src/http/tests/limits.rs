@@ -1,20 +1,18 @@
 //! The HTTP API in process (`Router::oneshot`): hostile messages in the
 //! detail views, bounded and paged lists, and `/api/wait` waiters.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
 use axum::body::{Body, Bytes, to_bytes};
 use axum::http::{Request, StatusCode};
 use mtakit::fault::FaultPlan;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::api::{App, router};
-use super::events::{Hub, HubThread};
-use super::headers::subject_of;
-use super::store::Store;
-use super::stored::{Content, Stored};
+use super::harness::{message, until_waiting};
+
+use crate::http::events::{Hub, HubThread};
+use crate::http::router::router;
+use crate::http::state::App;
+use crate::http::store::Store;
 
 /// The app, and what must outlive it: the hub's thread and the shutdown
 /// sender (a dropped sender ends every wait at once).
@@ -30,19 +28,6 @@ fn app(store: Store) -> (App, (HubThread, watch::Sender<bool>)) {
         shutdown,
     };
     (app, (thread, stop))
-}
-
-fn message(id: &str, data: Vec<u8>) -> Arc<Stored> {
-    Arc::new(Stored {
-        id: id.to_owned(),
-        received_at: SystemTime::now(),
-        from: "a@example.com".to_owned(),
-        to: vec!["b@example.com".to_owned()],
-        size: data.len() as u64,
-        meta: None,
-        subject: subject_of(&data),
-        content: Content::Memory(Bytes::from(data)),
-    })
 }
 
 async fn get(app: &App, path: &str) -> (StatusCode, Bytes) {
@@ -130,17 +115,6 @@ async fn lists_are_bounded_and_paged() {
     assert_eq!(json(&body)["messages"].as_array().unwrap().len(), 0);
     let (status, _) = get(&app, "/api/messages?limit=100000").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-}
-
-async fn until_waiting(store: &Store, n: usize) {
-    for _ in 0..10_000 {
-        if store.waiters().len() >= n {
-            return;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    panic!("{n} waiters never registered");
 }
 
 #[tokio::test]

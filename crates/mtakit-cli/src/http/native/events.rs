@@ -3,23 +3,28 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
 use tokio::sync::broadcast;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::state::App;
+use crate::http::state::App;
 
 /// How often an idle SSE stream gets a comment, so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// `/api/events`.
+pub(super) fn routes() -> Router<App> {
+    Router::new().route("/api/events", get(sse))
+}
+
 /// `GET /api/events`: a comment first (the subscription is live once it
 /// arrives), then one event per message, session and delete, with a
 /// keep-alive comment every 15 seconds. The stream ends at shutdown.
-pub(crate) async fn sse(
-    State(app): State<App>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn sse(State(app): State<App>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut events = app.hub.subscribe();
     let mut shutdown = app.shutdown.clone();
     let (tx, rx) = tokio::sync::mpsc::channel(64);

@@ -5,14 +5,17 @@
 //! body on the runtime thread that also serves SMTP.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde::Serialize;
 
-use super::error::ApiError;
-use super::events::Hub;
-use super::model::SessionSummary;
+use crate::http::error::ApiError;
+use crate::http::events::Hub;
+use crate::http::model::SessionSummary;
+use crate::http::state::App;
 
 /// The body of `GET /api/sessions`.
 #[derive(Serialize)]
@@ -21,8 +24,16 @@ struct Listing<'a> {
     sessions: Vec<&'a SessionSummary>,
 }
 
+/// `/api/sessions` and `/api/sessions/{id}`; their handlers need only the
+/// hub.
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/sessions", get(list))
+        .route("/api/sessions/{id}", get(show))
+}
+
 /// `GET /api/sessions`: the summaries of the kept sessions, newest first.
-pub(crate) async fn list(State(hub): State<Hub>) -> Json<serde_json::Value> {
+async fn list(State(hub): State<Hub>) -> Json<serde_json::Value> {
     let records = hub.sessions();
     let listing = Listing {
         total: records.len(),
@@ -33,10 +44,7 @@ pub(crate) async fn list(State(hub): State<Hub>) -> Json<serde_json::Value> {
 
 /// `GET /api/sessions/{id}`: one session with its transcript, or 404 once
 /// it is no longer kept.
-pub(crate) async fn show(
-    State(hub): State<Hub>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn show(State(hub): State<Hub>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let gone = || ApiError::not_found(format!("no session with id {id:?}"));
     let number: u64 = id.parse().map_err(|_| gone())?;
     let record = hub.session(number).ok_or_else(gone)?;
@@ -50,10 +58,8 @@ pub(crate) async fn show(
 mod tests {
     use std::time::Duration;
 
-    use axum::Router;
     use axum::body::{Body, to_bytes};
     use axum::http::{Request, StatusCode};
-    use axum::routing::get;
     use mtakit::Server;
     use mtakit::observe::TRANSCRIPT_BYTES;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -61,8 +67,8 @@ mod tests {
     use tokio::sync::broadcast;
     use tower::ServiceExt;
 
-    use super::super::events::{Published, SESSIONS_MAX_BYTES};
     use super::*;
+    use crate::http::events::{Published, SESSIONS_MAX_BYTES};
 
     /// A hub keeping at most `max_bytes`, observing a real server.
     async fn server(max_bytes: usize) -> (Hub, std::net::SocketAddr) {
