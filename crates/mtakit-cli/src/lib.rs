@@ -18,6 +18,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
+mod assemble;
 mod cli;
 mod config;
 mod error;

@@ -8,25 +8,16 @@
 
 use std::time::Duration;
 
-use mtakit::Server;
-use mtakit::fault::FaultPlan;
 use tokio::sync::watch;
 
+use crate::assemble::{Assembled, DevServer, assemble};
 use crate::config::ServeConfig;
 use crate::error::ServeError;
-use crate::http::{App, HttpLimits, Hub, StoreSink};
-use crate::parts::{Auth, make_auth, make_sink, make_tls};
-use crate::setup::{Listeners, bind_all, make_plan, make_store, open_events};
+use crate::http::{App, HttpLimits};
+use crate::setup::{Listeners, bind_all};
 
 /// Runs `mtakit serve` until a signal asks it to stop.
 pub(crate) fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let sink = make_sink(&config)?;
-    let store = make_store(&config);
-    let plan = make_plan(&config)?;
-    let events = open_events(&config)?;
-    let tls = make_tls(&config)?;
-    let (hub, hub_thread) =
-        Hub::start(events, config.sessions_max_bytes).map_err(ServeError::Runtime)?;
     let mut limits = config.limits.clone();
     let mut http = config
         .http
@@ -40,42 +31,7 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), ServeError> {
     let (smtp_cap, http_cap) = crate::fds::budget(limits.max_connections, http_cap);
     limits.max_connections = smtp_cap;
     http.max_connections = http_cap.max(1);
-    let mut builder = Server::builder()
-        .hostname(config.hostname.clone())
-        .limits(limits)
-        .extensions(config.extensions.clone())
-        .allow_insecure_auth(config.allow_insecure_auth)
-        .require_tls(config.require_tls)
-        .require_auth(config.require_auth)
-        .lmtp(config.lmtp)
-        .proxy_protocol_from(config.proxy_from.iter().copied())
-        .policy(plan.clone());
-    if config.http.is_some() || config.events.is_some() {
-        builder = builder.observer(hub.clone());
-    }
-    if let Some(bytes) = config.transcript_bytes {
-        builder = builder.transcript_bytes(bytes);
-    }
-    if let Some(bytes) = config.max_content_in_flight {
-        builder = builder.max_content_in_flight(bytes);
-    }
-    if let Some(timeout) = config.shutdown_timeout {
-        builder = builder.shutdown_timeout(timeout);
-    }
-    if let Some(tls) = tls {
-        builder = builder.tls(tls);
-    }
-    let relay = config.relay.as_ref().map(|r| r.relay.clone());
-    let mut sink = StoreSink::new(sink, store.clone(), hub.clone(), config.hostname.clone());
-    if let Some(r) = &config.relay {
-        sink = sink.relay_to(
-            r.relay.clone(),
-            config.hostname.clone(),
-            r.connections,
-            r.queue,
-        );
-    }
-    let server = builder.authenticator(make_auth(&config)).sink(sink).build();
+    let assembled = assemble(&config, limits)?;
     let runtime = match config.threads {
         1 => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -90,14 +46,10 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), ServeError> {
     }
     .map_err(ServeError::Runtime)?;
     let (stop, stopped) = watch::channel(false);
-    let app = App {
-        store,
-        hub,
-        plan,
-        relay,
-        hostname: config.hostname.clone(),
-        shutdown: stopped,
-    };
+    let app = assembled.app(&config, stopped);
+    let Assembled {
+        server, hub_thread, ..
+    } = assembled;
     let result = runtime.block_on(async move {
         let listeners = bind_all(&config).await?;
         serve(server, listeners, (app, http), stop).await
@@ -112,7 +64,7 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), ServeError> {
 /// drain early. Both SMTP listeners share the signals; the HTTP API stops
 /// at the first one.
 async fn serve(
-    server: Server<FaultPlan, Auth, StoreSink>,
+    server: DevServer,
     listeners: Listeners,
     (app, http): (App, HttpLimits),
     stop: watch::Sender<bool>,

@@ -24,7 +24,7 @@ mod tests;
 mod ui;
 mod waiters;
 
-pub(crate) use events::{Hub, SESSIONS_MAX_BYTES};
+pub(crate) use events::{Hub, HubThread, SESSIONS_MAX_BYTES};
 pub(crate) use forward::{RELAY_CONNECTIONS, RELAY_QUEUE};
 pub(crate) use fuzzing::message_model;
 pub(crate) use listener::HttpLimits;

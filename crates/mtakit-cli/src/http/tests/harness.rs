@@ -3,10 +3,9 @@
 //! serves SMTP on `127.0.0.1:0`, and answers HTTP requests through
 //! [`router`] with `oneshot`, without a socket.
 //!
-//! The builder calls in [`Dev::start`] mirror those of `serve::run`,
-//! less what these tests do not use (TLS, PROXY, the shutdown timeout,
-//! the descriptor budget, signals). A shared `assemble(config)` in `serve.rs` would let the two
-//! use one copy.
+//! The server and the app come from `assemble`, as in `serve::run`; what
+//! the tests leave out is the descriptor budget, the listeners of the
+//! flags and the signals.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +14,6 @@ use std::time::SystemTime;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use mtakit::Server;
 use mtakit::proto::Reply;
 use mtakit::test_util::TestClient;
 use tokio::net::TcpListener;
@@ -24,15 +22,14 @@ use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tower::ServiceExt;
 
+use crate::assemble::{Assembled, assemble};
 use crate::config::ServeConfig;
+use crate::http::Store;
 use crate::http::events::HubThread;
 use crate::http::headers::subject_of;
 use crate::http::router::router;
 use crate::http::state::App;
 use crate::http::stored::{Content, Stored};
-use crate::http::{Hub, Store, StoreSink};
-use crate::parts::{make_auth, make_sink};
-use crate::setup::{make_plan, make_store, open_events};
 
 /// How long any wait of a test may take.
 pub(super) const WAIT: Duration = Duration::from_secs(15);
@@ -58,53 +55,22 @@ impl Dev {
     /// ours: `127.0.0.1:0`).
     pub(super) async fn start(flags: &[&str]) -> Dev {
         let config = ServeConfig::from_args(&crate::test_args::serve_args(flags));
-        let sink = make_sink(&config).expect("the sink");
-        let store = make_store(&config);
-        let plan = make_plan(&config).expect("the fault rules");
-        let events = open_events(&config).expect("the events file");
-        let (hub, thread) = Hub::start(events, config.sessions_max_bytes).unwrap();
-        let relay = config.relay.as_ref().map(|r| r.relay.clone());
-        let mut sink = StoreSink::new(sink, store.clone(), hub.clone(), config.hostname.clone());
-        if let Some(r) = &config.relay {
-            let hello = config.hostname.clone();
-            sink = sink.relay_to(r.relay.clone(), hello, r.connections, r.queue);
-        }
-        let mut builder = Server::builder()
-            .hostname(config.hostname.clone())
-            .limits(config.limits.clone())
-            .extensions(config.extensions.clone())
-            .allow_insecure_auth(config.allow_insecure_auth)
-            .require_tls(config.require_tls)
-            .require_auth(config.require_auth)
-            .lmtp(config.lmtp)
-            .policy(plan.clone())
-            .observer(hub.clone());
-        if let Some(bytes) = config.transcript_bytes {
-            builder = builder.transcript_bytes(bytes);
-        }
-        if let Some(bytes) = config.max_content_in_flight {
-            builder = builder.max_content_in_flight(bytes);
-        }
-        let server = builder.authenticator(make_auth(&config)).sink(sink).build();
+        let assembled = assemble(&config, config.limits.clone()).expect("the dev server");
+        let (stop, shutdown) = watch::channel(false);
+        let app = assembled.app(&config, shutdown);
+        let Assembled {
+            server, hub_thread, ..
+        } = assembled;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let smtp = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             let _ = server.serve(listener, std::future::pending::<()>()).await;
         });
-        let (stop, shutdown) = watch::channel(false);
-        let app = App {
-            store,
-            hub,
-            plan,
-            relay,
-            hostname: config.hostname.clone(),
-            shutdown,
-        };
         Dev {
             app,
             smtp,
             server,
-            _keep: (stop, thread),
+            _keep: (stop, hub_thread),
         }
     }
 
