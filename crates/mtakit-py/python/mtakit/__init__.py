@@ -1,0 +1,24 @@
+"""mtakit: a real SMTP server for your tests, on a Rust engine.
+
+The testing API is in :mod:`mtakit.testing` (``TestServer``), and the
+pytest plugin (fixtures ``smtp_server`` and ``smtp_server_factory``) is
+installed with the package.
+"""
+
+from mtakit._mtakit import (
+    Address,
+    AuthInfo,
+    Message,
+    TlsInfo,
+    Transcript,
+    __version__,
+)
+
+__all__ = [
+    "Address",
+    "AuthInfo",
+    "Message",
+    "TlsInfo",
+    "Transcript",
+    "__version__",
+]
