@@ -5,6 +5,7 @@
 //! `python/mtakit/`. Every server of the process runs on one tokio runtime
 //! (`runtime.rs`), and no Python code runs on its I/O threads.
 
+mod cli;
 mod message;
 mod options;
 mod runtime;
@@ -23,5 +24,6 @@ fn _mtakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::AuthInfo>()?;
     m.add_class::<transcript::Transcript>()?;
     m.add_class::<testing::NativeTestServer>()?;
+    m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())
 }

@@ -5,6 +5,8 @@ from email.message import EmailMessage
 
 __version__: str
 
+def run_cli(argv: list[str]) -> int: ...
+
 class Address:
     """A network address."""
 
