@@ -6,11 +6,16 @@
 //! (`runtime.rs`), and no Python code runs on its I/O threads.
 
 mod cli;
+mod executor;
+mod hooks;
 mod message;
 mod options;
+mod reply;
 mod runtime;
+mod session;
 mod testing;
 mod transcript;
+mod verdict;
 
 use pyo3::prelude::*;
 
@@ -23,6 +28,9 @@ fn _mtakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::TlsInfo>()?;
     m.add_class::<message::AuthInfo>()?;
     m.add_class::<transcript::Transcript>()?;
+    m.add_class::<reply::PyReply>()?;
+    m.add_class::<session::PySession>()?;
+    m.add_class::<verdict::PyVerdict>()?;
     m.add_class::<testing::NativeTestServer>()?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())

@@ -38,6 +38,18 @@ impl From<SocketAddr> for Address {
     }
 }
 
+impl Address {
+    /// The IP address, as text.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
+
 #[pymethods]
 impl Address {
     fn __repr__(&self) -> String {

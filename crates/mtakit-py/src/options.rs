@@ -105,6 +105,7 @@ impl TestOptions {
         hostname: String,
         tls: Option<&str>,
         users: Option<HashMap<String, String>>,
+        has_authenticator: bool,
         require_auth: bool,
         max_message_size: Option<u64>,
         max_recipients: Option<usize>,
@@ -129,7 +130,7 @@ impl TestOptions {
         if let Some(policy) = line_endings_policy {
             limits.line_endings = line_endings(policy)?;
         }
-        if require_auth && users.is_none() {
+        if require_auth && users.is_none() && !has_authenticator {
             return Err(PyValueError::new_err(
                 "require_auth=True needs users={...} (or an authenticator)",
             ));

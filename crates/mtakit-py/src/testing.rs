@@ -16,6 +16,8 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::executor::{Errors, Runner};
+use crate::hooks::PyAuthenticator;
 use crate::message::Message;
 use crate::options::{TestOptions, TlsMode};
 use crate::runtime;
@@ -36,6 +38,7 @@ pub(crate) struct NativeTestServer {
     sink: MemorySink,
     transcripts: Collector,
     ca_pem: Option<String>,
+    errors: Errors,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     task: Mutex<Option<JoinHandle<()>>>,
     runtime: Handle,
@@ -70,7 +73,11 @@ fn spawn<A: Authenticator>(
 }
 
 impl NativeTestServer {
-    fn start(options: TestOptions) -> PyResult<Self> {
+    fn start(
+        options: TestOptions,
+        authenticator: Option<PyAuthenticator>,
+        errors: Errors,
+    ) -> PyResult<Self> {
         let runtime = runtime::handle()
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the runtime: {e}")))?;
         let listener =
@@ -104,15 +111,22 @@ impl NativeTestServer {
         }
         let implicit = options.tls == Some(TlsMode::Implicit);
         let (stop, stopped) = oneshot::channel();
-        let task = match options.users {
-            Some(users) => spawn(
+        let task = match (options.users, authenticator) {
+            (Some(users), _) => spawn(
                 &runtime,
                 builder.authenticator(user_table(users)),
                 listener,
                 implicit,
                 stopped,
             ),
-            None => spawn(
+            (None, Some(authenticator)) => spawn(
+                &runtime,
+                builder.authenticator(authenticator),
+                listener,
+                implicit,
+                stopped,
+            ),
+            (None, None) => spawn(
                 &runtime,
                 builder.authenticator(NoAuth),
                 listener,
@@ -125,6 +139,7 @@ impl NativeTestServer {
             sink,
             transcripts,
             ca_pem,
+            errors,
             stop: Mutex::new(Some(stop)),
             task: Mutex::new(Some(task)),
             runtime,
@@ -183,6 +198,7 @@ impl NativeTestServer {
         hostname = "localhost".to_owned(),
         tls = None,
         users = None,
+        authenticator = None,
         require_auth = false,
         max_message_size = None,
         max_recipients = None,
@@ -198,6 +214,7 @@ impl NativeTestServer {
         hostname: String,
         tls: Option<&str>,
         users: Option<HashMap<String, String>>,
+        authenticator: Option<Bound<'_, PyAny>>,
         require_auth: bool,
         max_message_size: Option<u64>,
         max_recipients: Option<usize>,
@@ -205,12 +222,27 @@ impl NativeTestServer {
         line_endings: Option<&str>,
         max_messages: usize,
     ) -> PyResult<Self> {
+        if users.is_some() && authenticator.is_some() {
+            return Err(PyValueError::new_err(
+                "give users={...} or authenticator=, not both",
+            ));
+        }
+        let errors = Errors::default();
+        let runner = Runner {
+            event_loop: None,
+            errors: errors.clone(),
+        };
+        let authenticator = authenticator
+            .map(|a| PyAuthenticator::new(&a, runner.clone()))
+            .transpose()?;
+        let has_authenticator = authenticator.is_some();
         let options = TestOptions::new(
             host,
             port,
             hostname,
             tls,
             users,
+            has_authenticator,
             require_auth,
             max_message_size,
             max_recipients,
@@ -219,7 +251,7 @@ impl NativeTestServer {
             max_messages,
         )?;
         // Making the test CA takes a few milliseconds of key generation.
-        py.detach(|| Self::start(options))
+        py.detach(|| Self::start(options, authenticator, errors))
     }
 
     /// The address the server listens on.
@@ -297,6 +329,14 @@ impl NativeTestServer {
             }
             py.check_signals()?;
         }
+    }
+
+    /// The first exception a hook raised since the last call, if any (the
+    /// others were logged and are forgotten).
+    fn take_hook_error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.errors
+            .take_first()
+            .map(|e| e.into_value(py).into_any())
     }
 
     /// Forgets every message and transcript.

@@ -9,16 +9,25 @@ from mtakit._mtakit import (
     Address,
     AuthInfo,
     Message,
+    Reply,
+    Session,
     TlsInfo,
     Transcript,
+    Verdict,
     __version__,
 )
+from mtakit.hooks import Authenticator, Deliverer
 
 __all__ = [
     "Address",
     "AuthInfo",
+    "Authenticator",
+    "Deliverer",
     "Message",
+    "Reply",
+    "Session",
     "TlsInfo",
     "Transcript",
+    "Verdict",
     "__version__",
 ]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from mtakit._mtakit import Message, Transcript, _TestServer
+from mtakit.hooks import Authenticator
 
 __all__ = ["TestServer", "TlsFiles", "DEFAULT_TIMEOUT"]
 
@@ -56,7 +57,8 @@ class TestServer:
     - ``hostname``: the name in the greeting and the EHLO reply;
     - ``tls``: ``"starttls"`` or ``"implicit"``, with a fresh test CA at
       ``smtp.tls.ca_path``;
-    - ``users``: ``{"alice": "secret"}`` for AUTH PLAIN and LOGIN, and
+    - ``users``: ``{"alice": "secret"}`` for AUTH PLAIN and LOGIN, or
+      ``authenticator``: an :class:`~mtakit.Authenticator`; and
       ``require_auth=True`` to refuse MAIL before AUTH;
     - ``max_message_size`` (octets, advertised in SIZE) and
       ``max_recipients``;
@@ -68,6 +70,10 @@ class TestServer:
       first);
     - ``timeout``: the default wait of the ``wait_for_*`` methods, in
       seconds (10).
+
+    An exception raised in a hook (an authenticator's, say) gives the
+    client ``451 4.3.0`` and is raised again in the test: by the next
+    ``wait_for_*`` call, or when the server closes.
     """
 
     # Not a test class, whatever its name says.
@@ -81,6 +87,7 @@ class TestServer:
         hostname: str = "localhost",
         tls: str | None = None,
         users: Mapping[str, str] | None = None,
+        authenticator: Authenticator | None = None,
         require_auth: bool = False,
         max_message_size: int | None = None,
         max_recipients: int | None = None,
@@ -95,6 +102,7 @@ class TestServer:
             hostname=hostname,
             tls=tls,
             users=dict(users) if users is not None else None,
+            authenticator=authenticator,
             require_auth=require_auth,
             max_message_size=max_message_size,
             max_recipients=max_recipients,
@@ -141,7 +149,13 @@ class TestServer:
         ``timeout`` seconds (the server's ``timeout``, 10 s by default),
         saying what did arrive.
         """
-        return self._native.wait_for_messages(n, self._timeout(timeout))
+        try:
+            messages = self._native.wait_for_messages(n, self._timeout(timeout))
+        except TimeoutError:
+            self.raise_hook_error()
+            raise
+        self.raise_hook_error()
+        return messages
 
     def wait_for_message(
         self,
@@ -193,6 +207,7 @@ class TestServer:
                 self._native.wait_for_messages(seen + 1, min(left, 1.0))
             except TimeoutError:
                 pass
+            self.raise_hook_error()
 
     async def wait_for_messages_async(
         self, n: int = 1, timeout: float | None = None
@@ -215,6 +230,13 @@ class TestServer:
                 to=to, subject=subject, mail_from=mail_from, where=where, timeout=timeout
             )
         )
+
+    def raise_hook_error(self) -> None:
+        """Raises the first exception a hook raised since the last call, if
+        any. The ``wait_for_*`` methods and :meth:`close` call it."""
+        error = self._native.take_hook_error()
+        if error is not None:
+            raise error
 
     def clear(self) -> None:
         """Forgets every message and transcript."""
@@ -242,6 +264,7 @@ class TestServer:
         if self._tls_dir is not None:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None
+        self.raise_hook_error()
 
     @property
     def closed(self) -> bool:
@@ -260,7 +283,11 @@ class TestServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+        else:
+            # Do not hide the test's own exception behind a hook's.
+            self._close_quietly()
 
     async def __aenter__(self) -> TestServer:
         return self
@@ -271,7 +298,16 @@ class TestServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await asyncio.to_thread(self.close)
+        if exc is None:
+            await asyncio.to_thread(self.close)
+        else:
+            await asyncio.to_thread(self._close_quietly)
+
+    def _close_quietly(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
