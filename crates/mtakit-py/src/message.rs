@@ -17,6 +17,34 @@ pub(crate) fn plain(path: &impl ToString) -> String {
     }
 }
 
+/// MAIL FROM parameters as a dict, by keyword: `SIZE`, `BODY`,
+/// `SMTPUTF8` (value `None`), `AUTH`, `RET`, `ENVID`.
+pub(crate) fn mail_params_dict<'py>(
+    py: Python<'py>,
+    params: &mtakit::proto::MailParams,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    if let Some(size) = params.size {
+        dict.set_item("SIZE", size.to_string())?;
+    }
+    if let Some(body) = params.body {
+        dict.set_item("BODY", body.as_str())?;
+    }
+    if params.smtputf8 {
+        dict.set_item("SMTPUTF8", py.None())?;
+    }
+    if let Some(auth) = &params.auth {
+        dict.set_item("AUTH", auth)?;
+    }
+    if let Some(ret) = params.ret {
+        dict.set_item("RET", ret.as_str())?;
+    }
+    if let Some(envid) = &params.envid {
+        dict.set_item("ENVID", envid)?;
+    }
+    Ok(dict)
+}
+
 /// A network address: `host` and `port`.
 #[pyclass(frozen, module = "mtakit", eq)]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,27 +282,7 @@ impl Message {
     /// (value `None`), `AUTH`, `RET`, `ENVID`.
     #[getter]
     fn mail_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let params = self.inner.mail_params();
-        let dict = PyDict::new(py);
-        if let Some(size) = params.size {
-            dict.set_item("SIZE", size.to_string())?;
-        }
-        if let Some(body) = params.body {
-            dict.set_item("BODY", body.as_str())?;
-        }
-        if params.smtputf8 {
-            dict.set_item("SMTPUTF8", py.None())?;
-        }
-        if let Some(auth) = &params.auth {
-            dict.set_item("AUTH", auth)?;
-        }
-        if let Some(ret) = params.ret {
-            dict.set_item("RET", ret.as_str())?;
-        }
-        if let Some(envid) = &params.envid {
-            dict.set_item("ENVID", envid)?;
-        }
-        Ok(dict)
+        mail_params_dict(py, self.inner.mail_params())
     }
 
     /// What the server noticed about the content without refusing it (bare

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mtakit::tls::TestPki;
-use mtakit::{AcceptAll, Authenticator, Builder, MemorySink, NoAuth, Server, UserTable};
+use mtakit::{Either, MemorySink, Server, UserTable};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use tokio::runtime::Handle;
@@ -20,7 +20,9 @@ use crate::executor::{Errors, Runner};
 use crate::hooks::PyAuthenticator;
 use crate::message::Message;
 use crate::options::{TestOptions, TlsMode};
+use crate::policy::PyPolicy;
 use crate::runtime;
+use crate::serving::{self, AnyAuth};
 use crate::transcript::{Collector, Transcript};
 
 /// How long one slice of a wait lasts: between slices the wait checks for
@@ -44,37 +46,10 @@ pub(crate) struct NativeTestServer {
     runtime: Handle,
 }
 
-/// Serves `listener` until `stopped` fires or its sender is dropped.
-fn spawn<A: Authenticator>(
-    runtime: &Handle,
-    builder: Builder<AcceptAll, A, MemorySink>,
-    listener: std::net::TcpListener,
-    implicit_tls: bool,
-    stopped: oneshot::Receiver<()>,
-) -> std::io::Result<JoinHandle<()>> {
-    let server: Server<AcceptAll, A, MemorySink> = builder.build();
-    let listener = {
-        let _entered = runtime.enter();
-        tokio::net::TcpListener::from_std(listener)?
-    };
-    Ok(runtime.spawn(async move {
-        let stopped = async {
-            let _ = stopped.await;
-        };
-        let outcome = if implicit_tls {
-            server.serve_implicit_tls(listener, stopped).await
-        } else {
-            server.serve(listener, stopped).await
-        };
-        if let Err(error) = outcome {
-            tracing::warn!(%error, "test server stopped with an error");
-        }
-    }))
-}
-
 impl NativeTestServer {
     fn start(
         options: TestOptions,
+        policy: PyPolicy,
         authenticator: Option<PyAuthenticator>,
         errors: Errors,
     ) -> PyResult<Self> {
@@ -87,7 +62,6 @@ impl NativeTestServer {
                     options.host, options.port
                 ))
             })?;
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let sink = MemorySink::with_limits(options.max_messages, usize::MAX);
         let transcripts = Collector::default();
@@ -111,29 +85,13 @@ impl NativeTestServer {
         }
         let implicit = options.tls == Some(TlsMode::Implicit);
         let (stop, stopped) = oneshot::channel();
-        let task = match (options.users, authenticator) {
-            (Some(users), _) => spawn(
-                &runtime,
-                builder.authenticator(user_table(users)),
-                listener,
-                implicit,
-                stopped,
-            ),
-            (None, Some(authenticator)) => spawn(
-                &runtime,
-                builder.authenticator(authenticator),
-                listener,
-                implicit,
-                stopped,
-            ),
-            (None, None) => spawn(
-                &runtime,
-                builder.authenticator(NoAuth),
-                listener,
-                implicit,
-                stopped,
-            ),
-        }?;
+        let authenticator: AnyAuth = match (options.users, authenticator) {
+            (Some(users), _) => Some(Either::Left(user_table(users))),
+            (None, Some(authenticator)) => Some(Either::Right(authenticator)),
+            (None, None) => None,
+        };
+        let server = builder.policy(policy).authenticator(authenticator).build();
+        let task = serving::spawn(&runtime, server, listener, implicit, stopped)?;
         Ok(Self {
             addr,
             sink,
@@ -198,6 +156,7 @@ impl NativeTestServer {
         hostname = "localhost".to_owned(),
         tls = None,
         users = None,
+        policy = None,
         authenticator = None,
         require_auth = false,
         max_message_size = None,
@@ -214,6 +173,7 @@ impl NativeTestServer {
         hostname: String,
         tls: Option<&str>,
         users: Option<HashMap<String, String>>,
+        policy: Option<Bound<'_, PyAny>>,
         authenticator: Option<Bound<'_, PyAny>>,
         require_auth: bool,
         max_message_size: Option<u64>,
@@ -236,6 +196,10 @@ impl NativeTestServer {
             .map(|a| PyAuthenticator::new(&a, runner.clone()))
             .transpose()?;
         let has_authenticator = authenticator.is_some();
+        let policy = match policy {
+            Some(policy) => PyPolicy::new(&policy, runner.clone())?,
+            None => PyPolicy::accept_all(py, runner.clone())?,
+        };
         let options = TestOptions::new(
             host,
             port,
@@ -251,7 +215,7 @@ impl NativeTestServer {
             max_messages,
         )?;
         // Making the test CA takes a few milliseconds of key generation.
-        py.detach(|| Self::start(options, authenticator, errors))
+        py.detach(|| Self::start(options, policy, authenticator, errors))
     }
 
     /// The address the server listens on.

@@ -105,7 +105,6 @@ fn by_class(reply: mtakit::Reply) -> mtakit::Verdict {
 ///   rejects on 4xx and 5xx;
 /// - pymta's `(bool, reply)`, where the reply may be `None`, a string or
 ///   `(code, text_or_lines)`.
-#[allow(dead_code)] // The policy bridge reads hooks' results with it.
 pub(crate) fn verdict_from(value: &Bound<'_, PyAny>) -> PyResult<mtakit::Verdict> {
     if value.is_none() {
         return Ok(mtakit::Verdict::accept());

@@ -16,7 +16,7 @@ from mtakit._mtakit import (
     Verdict,
     __version__,
 )
-from mtakit.hooks import Authenticator, Deliverer
+from mtakit.hooks import Authenticator, Deliverer, Policy
 
 __all__ = [
     "Address",
@@ -24,6 +24,7 @@ __all__ = [
     "Authenticator",
     "Deliverer",
     "Message",
+    "Policy",
     "Reply",
     "Session",
     "TlsInfo",

@@ -151,6 +151,7 @@ class _TestServer:
         hostname: str = ...,
         tls: str | None = ...,
         users: dict[str, str] | None = ...,
+        policy: object | None = ...,
         authenticator: object | None = ...,
         require_auth: bool = ...,
         max_message_size: int | None = ...,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from mtakit._mtakit import Message, Transcript, _TestServer
-from mtakit.hooks import Authenticator
+from mtakit.hooks import Authenticator, Policy
 
 __all__ = ["TestServer", "TlsFiles", "DEFAULT_TIMEOUT"]
 
@@ -57,6 +57,7 @@ class TestServer:
     - ``hostname``: the name in the greeting and the EHLO reply;
     - ``tls``: ``"starttls"`` or ``"implicit"``, with a fresh test CA at
       ``smtp.tls.ca_path``;
+    - ``policy``: a :class:`~mtakit.Policy` whose hooks decide each command;
     - ``users``: ``{"alice": "secret"}`` for AUTH PLAIN and LOGIN, or
       ``authenticator``: an :class:`~mtakit.Authenticator`; and
       ``require_auth=True`` to refuse MAIL before AUTH;
@@ -71,7 +72,7 @@ class TestServer:
     - ``timeout``: the default wait of the ``wait_for_*`` methods, in
       seconds (10).
 
-    An exception raised in a hook (an authenticator's, say) gives the
+    An exception raised in a hook (a policy's, say) gives the
     client ``451 4.3.0`` and is raised again in the test: by the next
     ``wait_for_*`` call, or when the server closes.
     """
@@ -87,6 +88,7 @@ class TestServer:
         hostname: str = "localhost",
         tls: str | None = None,
         users: Mapping[str, str] | None = None,
+        policy: Policy | None = None,
         authenticator: Authenticator | None = None,
         require_auth: bool = False,
         max_message_size: int | None = None,
@@ -102,6 +104,7 @@ class TestServer:
             hostname=hostname,
             tls=tls,
             users=dict(users) if users is not None else None,
+            policy=policy,
             authenticator=authenticator,
             require_auth=require_auth,
             max_message_size=max_message_size,
