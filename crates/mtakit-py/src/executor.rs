@@ -121,11 +121,28 @@ impl Errors {
 pub(crate) type Convert<R> =
     Arc<dyn for<'py> Fn(Python<'py>, &Bound<'py, PyAny>) -> PyResult<R> + Send + Sync>;
 
+/// The asyncio loop `async def` hooks run on: set while a server runs
+/// inside `Server.listen()`, otherwise the package's own loop thread.
+#[derive(Clone, Default)]
+pub(crate) struct LoopCell(Arc<Mutex<Option<Arc<Py<PyAny>>>>>);
+
+impl LoopCell {
+    /// Runs async hooks on `event_loop` from now on; `None` returns to the
+    /// package's own loop.
+    pub(crate) fn set(&self, event_loop: Option<Py<PyAny>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = event_loop.map(Arc::new);
+    }
+
+    fn get(&self) -> Option<Arc<Py<PyAny>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// Everything a hook call needs besides its arguments.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct Runner {
-    /// The loop `async def` hooks run on; `None` for the package's own.
-    pub(crate) event_loop: Option<Arc<Py<PyAny>>>,
+    /// The loop `async def` hooks run on.
+    pub(crate) event_loop: LoopCell,
     /// Where failures go.
     pub(crate) errors: Errors,
 }
@@ -133,7 +150,7 @@ pub(crate) struct Runner {
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
-            .field("own_loop", &self.event_loop.is_some())
+            .field("own_loop", &self.event_loop.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -208,7 +225,7 @@ impl Runner {
         finish: Finish,
     ) -> PyResult<()> {
         let glue = py.import("mtakit._hooks")?;
-        let event_loop = match &self.event_loop {
+        let event_loop = match self.event_loop.get() {
             Some(l) => l.bind(py).clone(),
             None => glue.call_method0("default_loop")?,
         };

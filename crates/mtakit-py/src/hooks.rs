@@ -129,13 +129,11 @@ impl Authenticator for PyAuthenticator {
 /// A deliverer written in Python: `deliver(message)`, sync or async;
 /// raising refuses the message with `451 4.3.0`.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // mtakit.Server takes it; it comes with the policy bridge.
 pub(crate) struct PyDeliverer {
     object: Arc<Py<PyAny>>,
     runner: Runner,
 }
 
-#[allow(dead_code)] // mtakit.Server takes it; it comes with the policy bridge.
 impl PyDeliverer {
     /// Wraps `object`.
     pub(crate) fn new(object: &Bound<'_, PyAny>, runner: Runner) -> PyResult<Self> {

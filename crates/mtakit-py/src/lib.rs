@@ -6,6 +6,7 @@
 //! (`runtime.rs`), and no Python code runs on its I/O threads.
 
 mod cli;
+mod config;
 mod executor;
 mod hooks;
 mod message;
@@ -13,8 +14,10 @@ mod options;
 mod policy;
 mod reply;
 mod runtime;
+mod server;
 mod serving;
 mod session;
+mod sinks;
 mod testing;
 mod transcript;
 mod verdict;
@@ -34,6 +37,12 @@ fn _mtakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::PySession>()?;
     m.add_class::<verdict::PyVerdict>()?;
     m.add_class::<testing::NativeTestServer>()?;
+    m.add_class::<server::NativeServer>()?;
+    m.add_class::<server::NativeListening>()?;
+    m.add_class::<sinks::PyMemorySink>()?;
+    m.add_class::<sinks::PyMaildirSink>()?;
+    m.add_class::<config::PyLimits>()?;
+    m.add_class::<config::PyTls>()?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())
 }

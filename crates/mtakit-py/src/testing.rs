@@ -122,7 +122,7 @@ fn user_table(users: HashMap<String, String>) -> UserTable {
 }
 
 /// A timeout given in seconds.
-fn seconds(timeout: f64) -> PyResult<Duration> {
+pub(crate) fn seconds(timeout: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(timeout)
         .map_err(|_| PyValueError::new_err("timeout must be a non-negative number of seconds"))
 }
@@ -189,8 +189,8 @@ impl NativeTestServer {
         }
         let errors = Errors::default();
         let runner = Runner {
-            event_loop: None,
             errors: errors.clone(),
+            ..Runner::default()
         };
         let authenticator = authenticator
             .map(|a| PyAuthenticator::new(&a, runner.clone()))

@@ -1,5 +1,6 @@
 """Type stubs for the native module ``mtakit._mtakit``."""
 
+import os
 from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from typing import Any
@@ -141,6 +142,84 @@ class Session:
     def transactions(self) -> int: ...
     @property
     def data(self) -> dict[str, Any]: ...
+
+class MemorySink:
+    """Keeps accepted messages in memory."""
+
+    def __init__(self) -> None: ...
+    def messages(self) -> list[Message]: ...
+    def wait_for_messages(self, n: int = 1, timeout: float = 10.0) -> list[Message]: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+
+class MaildirSink:
+    """Writes accepted messages into a Maildir."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None: ...
+    @property
+    def path(self) -> str: ...
+
+class Limits:
+    """The limits of each session."""
+
+    def __init__(
+        self,
+        *,
+        max_message_size: int | None = None,
+        max_recipients: int | None = None,
+        max_errors: int | None = None,
+        max_connections: int | None = None,
+        max_connections_per_ip: int | None = None,
+        command_timeout: float | None = None,
+        data_timeout: float | None = None,
+        line_endings: str | None = None,
+    ) -> None: ...
+    @property
+    def max_message_size(self) -> int: ...
+    @property
+    def max_recipients(self) -> int: ...
+    @property
+    def command_timeout(self) -> float: ...
+
+class TLS:
+    """A server's TLS."""
+
+    @staticmethod
+    def self_signed(names: Sequence[str] | None = None, *, implicit: bool = False) -> TLS: ...
+    @staticmethod
+    def from_pem(
+        cert: str | os.PathLike[str], key: str | os.PathLike[str], *, implicit: bool = False
+    ) -> TLS: ...
+    @property
+    def ca_pem(self) -> str | None: ...
+    @property
+    def implicit(self) -> bool: ...
+
+class _Listening:
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+class _Server:
+    def __init__(
+        self,
+        *,
+        hostname: str = ...,
+        policy: object | None = ...,
+        deliverer: object | None = ...,
+        authenticator: object | None = ...,
+        tls: TLS | None = ...,
+        limits: Limits | None = ...,
+        require_auth: bool = ...,
+        require_tls: bool = ...,
+        allow_insecure_auth: bool = ...,
+    ) -> None: ...
+    def start(self, host: str, port: int, event_loop: object | None = None) -> _Listening: ...
 
 class _TestServer:
     def __init__(
