@@ -8,6 +8,7 @@
 mod cli;
 mod config;
 mod executor;
+mod fault;
 mod hooks;
 mod message;
 mod options;
@@ -43,6 +44,7 @@ fn _mtakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sinks::PyMaildirSink>()?;
     m.add_class::<config::PyLimits>()?;
     m.add_class::<config::PyTls>()?;
+    m.add_class::<fault::PyFault>()?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())
 }

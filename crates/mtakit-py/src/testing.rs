@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use mtakit::fault::{FaultPlan, FaultRule};
 use mtakit::tls::TestPki;
 use mtakit::{Either, MemorySink, Server, UserTable};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTimeoutError, PyValueError};
@@ -17,6 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::executor::{Errors, Runner};
+use crate::fault::PyFault;
 use crate::hooks::PyAuthenticator;
 use crate::message::Message;
 use crate::options::{TestOptions, TlsMode};
@@ -49,6 +51,7 @@ pub(crate) struct NativeTestServer {
 impl NativeTestServer {
     fn start(
         options: TestOptions,
+        faults: Vec<FaultRule>,
         policy: PyPolicy,
         authenticator: Option<PyAuthenticator>,
         errors: Errors,
@@ -90,8 +93,18 @@ impl NativeTestServer {
             (None, Some(authenticator)) => Some(Either::Right(authenticator)),
             (None, None) => None,
         };
-        let server = builder.policy(policy).authenticator(authenticator).build();
-        let task = serving::spawn(&runtime, server, listener, implicit, stopped)?;
+        let builder = builder.authenticator(authenticator);
+        // Without faults the policy is not wrapped at all.
+        let task = if faults.is_empty() {
+            let server = builder.policy(policy).build();
+            serving::spawn(&runtime, server, listener, implicit, stopped)?
+        } else {
+            let plan = faults
+                .into_iter()
+                .fold(FaultPlan::new(), FaultPlan::with_rule);
+            let server = builder.policy(plan.wrap(policy)).build();
+            serving::spawn(&runtime, server, listener, implicit, stopped)?
+        };
         Ok(Self {
             addr,
             sink,
@@ -158,6 +171,7 @@ impl NativeTestServer {
         users = None,
         policy = None,
         authenticator = None,
+        faults = Vec::new(),
         require_auth = false,
         max_message_size = None,
         max_recipients = None,
@@ -175,6 +189,7 @@ impl NativeTestServer {
         users: Option<HashMap<String, String>>,
         policy: Option<Bound<'_, PyAny>>,
         authenticator: Option<Bound<'_, PyAny>>,
+        faults: Vec<Bound<'_, PyFault>>,
         require_auth: bool,
         max_message_size: Option<u64>,
         max_recipients: Option<usize>,
@@ -187,6 +202,7 @@ impl NativeTestServer {
                 "give users={...} or authenticator=, not both",
             ));
         }
+        let faults: Vec<FaultRule> = faults.iter().map(|f| f.get().rule.clone()).collect();
         let errors = Errors::default();
         let runner = Runner {
             errors: errors.clone(),
@@ -215,7 +231,7 @@ impl NativeTestServer {
             max_messages,
         )?;
         // Making the test CA takes a few milliseconds of key generation.
-        py.detach(|| Self::start(options, policy, authenticator, errors))
+        py.detach(|| Self::start(options, faults, policy, authenticator, errors))
     }
 
     /// The address the server listens on.

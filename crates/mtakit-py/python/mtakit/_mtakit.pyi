@@ -195,6 +195,26 @@ class TLS:
     @property
     def implicit(self) -> bool: ...
 
+class Fault:
+    """A rule that makes a test server fail on purpose."""
+
+    def __init__(
+        self,
+        stage: str,
+        *,
+        reply: str | None = None,
+        delay: float | None = None,
+        drip: float | None = None,
+        disconnect: bool = False,
+        disconnect_after_reply: bool = False,
+        matching: str | None = None,
+        rcpt_matching: str | None = None,
+        after: int = 0,
+        times: int | None = None,
+        probability: float | None = None,
+        scope: str = "global",
+    ) -> None: ...
+
 class _Listening:
     @property
     def host(self) -> str: ...
@@ -232,6 +252,7 @@ class _TestServer:
         users: dict[str, str] | None = ...,
         policy: object | None = ...,
         authenticator: object | None = ...,
+        faults: list[Fault] = ...,
         require_auth: bool = ...,
         max_message_size: int | None = ...,
         max_recipients: int | None = ...,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
-from mtakit._mtakit import Message, Transcript, _TestServer
+from mtakit._mtakit import Fault, Message, Transcript, _TestServer
 from mtakit.hooks import Authenticator, Policy
 
 __all__ = ["TestServer", "TlsFiles", "DEFAULT_TIMEOUT"]
@@ -61,6 +61,8 @@ class TestServer:
     - ``users``: ``{"alice": "secret"}`` for AUTH PLAIN and LOGIN, or
       ``authenticator``: an :class:`~mtakit.Authenticator`; and
       ``require_auth=True`` to refuse MAIL before AUTH;
+    - ``faults``: :class:`~mtakit.Fault` rules that make the server fail on
+      purpose (checked before the policy);
     - ``max_message_size`` (octets, advertised in SIZE) and
       ``max_recipients``;
     - ``disable``: EHLO extensions to switch off, such as
@@ -90,6 +92,7 @@ class TestServer:
         users: Mapping[str, str] | None = None,
         policy: Policy | None = None,
         authenticator: Authenticator | None = None,
+        faults: Iterable[Fault] = (),
         require_auth: bool = False,
         max_message_size: int | None = None,
         max_recipients: int | None = None,
@@ -106,6 +109,7 @@ class TestServer:
             users=dict(users) if users is not None else None,
             policy=policy,
             authenticator=authenticator,
+            faults=list(faults),
             require_auth=require_auth,
             max_message_size=max_message_size,
             max_recipients=max_recipients,
