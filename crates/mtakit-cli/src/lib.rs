@@ -52,7 +52,19 @@ pub mod fuzzing {
 /// Runs the `mtakit` command with the process arguments and returns its
 /// exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    run(std::env::args_os())
+}
+
+/// Runs the `mtakit` command with these arguments (the first is the
+/// program name) and returns its exit code. This is what the Python
+/// package's `mtakit` command calls. Bad arguments print clap's message and
+/// exit the process with status 2, as the binary does.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     let args = match cli.command {
         Command::Serve(ref args) => args,
         Command::Load(args) => {

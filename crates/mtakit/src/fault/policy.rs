@@ -69,8 +69,10 @@ fn decided(action: &Action) -> Option<Verdict> {
 
 impl FaultPlan {
     /// Puts this plan in front of `policy`: a firing rule decides, and
-    /// otherwise `policy` does.
-    pub fn wrap<P: Policy>(self, policy: P) -> Faulted<P> {
+    /// otherwise `policy` does. `policy` may be any [`MakePolicy`]: a
+    /// [`Policy`] shared by all connections, or a maker of per-connection
+    /// policies (whose stream the plan then wraps in turn).
+    pub fn wrap<P: MakePolicy>(self, policy: P) -> Faulted<P> {
         Faulted {
             plan: self,
             policy: Arc::new(policy),
@@ -231,17 +233,20 @@ impl<P: Policy> Policy for FaultedConnection<P> {
     }
 }
 
-/// Each connection gets the plan's rules in front of the shared policy.
-impl<P: Policy> MakePolicy for Faulted<P> {
-    type Policy = FaultedConnection<Arc<P>>;
-    type Io<IO: AsyncRead + AsyncWrite + Unpin + Send> = DripIo<IO>;
+/// Each connection gets the plan's rules in front of the policy that the
+/// wrapped [`MakePolicy`] makes for it (for a plain [`Policy`], the shared
+/// one), over the stream it makes.
+impl<P: MakePolicy> MakePolicy for Faulted<P> {
+    type Policy = FaultedConnection<P::Policy>;
+    type Io<IO: AsyncRead + AsyncWrite + Unpin + Send> = DripIo<P::Io<IO>>;
 
     fn connect<IO: AsyncRead + AsyncWrite + Unpin + Send>(
         this: &Arc<Self>,
         io: IO,
-        _: &ConnectionInfo,
-    ) -> (DripIo<IO>, Self::Policy) {
-        this.plan.connection(io, this.policy.clone())
+        info: &ConnectionInfo,
+    ) -> (Self::Io<IO>, Self::Policy) {
+        let (io, policy) = P::connect(&this.policy, io, info);
+        this.plan.connection(io, policy)
     }
 }
 

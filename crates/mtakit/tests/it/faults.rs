@@ -203,6 +203,72 @@ async fn a_plan_in_front_of_a_policy() {
     c.rcpt_to("<ok@other.test>").await.unwrap().assert_code(550);
 }
 
+/// Makes one policy per connection, numbered: the second connection's
+/// policy refuses every recipient.
+#[derive(Default)]
+struct Numbered(std::sync::atomic::AtomicU64);
+
+struct Nth(u64);
+
+impl Policy for Nth {
+    async fn accept_rcpt_to(&self, _: &SessionInfo, _: &ForwardPath, _: &RcptParams) -> Verdict {
+        Verdict::from(self.0 != 1)
+    }
+}
+
+impl mtakit::MakePolicy for Numbered {
+    type Policy = Nth;
+    type Io<IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> = IO;
+
+    fn connect<IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
+        this: &std::sync::Arc<Self>,
+        io: IO,
+        _: &mtakit::proto::ConnectionInfo,
+    ) -> (IO, Nth) {
+        let n = this.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (io, Nth(n))
+    }
+}
+
+#[tokio::test]
+async fn a_plan_in_front_of_a_per_connection_policy_maker() {
+    let plan = FaultPlan::new().with_rule(
+        FaultRule::new(Stage::Rcpt)
+            .matching("^<flaky@")
+            .unwrap()
+            .reply("451 4.4.1 Try later")
+            .unwrap(),
+    );
+    let server = TestServer::builder()
+        .policy(plan.wrap(Numbered::default()))
+        .start_async()
+        .await;
+    let mut first = session(&server).await;
+    first
+        .rcpt_to("<flaky@example.com>")
+        .await
+        .unwrap()
+        .assert_code(451);
+    first
+        .rcpt_to("<ok@example.com>")
+        .await
+        .unwrap()
+        .assert_code(250);
+    // The second connection has its own policy, which refuses; the plan's
+    // rule still comes first.
+    let mut second = session(&server).await;
+    second
+        .rcpt_to("<ok@example.com>")
+        .await
+        .unwrap()
+        .assert_code(550);
+    second
+        .rcpt_to("<flaky@example.com>")
+        .await
+        .unwrap()
+        .assert_code(451);
+}
+
 #[tokio::test(start_paused = true)]
 async fn delay_and_drip_use_time_not_sleeps_in_the_test() {
     let plan = FaultPlan::new()

@@ -1,0 +1,3 @@
+"""Shared helpers of the mtakit Python tests."""
+
+pytest_plugins = ["pytester"]
