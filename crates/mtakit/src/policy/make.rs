@@ -18,7 +18,7 @@ use super::Policy;
 /// (on a type that is not a `Policy`) for state that belongs to one
 /// connection and must not be keyed by address in a shared map, or for an
 /// effect on the stream itself (shaping, counting). The fault tooling's
-/// [`FaultPlan`](crate::fault::FaultPlan) is one: its per-connection
+/// `fault::FaultPlan` (feature `faults`) is one: its per-connection
 /// policy tells its stream when to drip.
 ///
 /// ```
