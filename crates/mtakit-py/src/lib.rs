@@ -22,6 +22,7 @@ mod sinks;
 mod testing;
 mod transcript;
 mod verdict;
+mod wait;
 
 use pyo3::prelude::*;
 

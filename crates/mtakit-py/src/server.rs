@@ -3,24 +3,21 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mtakit::{Either, Server, UserTable};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use tokio::runtime::Handle;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::config::{PyLimits, PyTls};
 use crate::executor::Runner;
 use crate::hooks::PyAuthenticator;
 use crate::policy::PyPolicy;
 use crate::runtime;
-use crate::serving::{self, AnyAuth};
+use crate::serving::{self, AnyAuth, Running};
 use crate::sinks::{AnySink, any_sink};
+use crate::wait::seconds;
 
 /// How long `close()` lets sessions finish before they get `421`.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,20 +130,14 @@ impl NativeServer {
             .map_err(|e| PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
         let addr = listener.local_addr()?;
         self.runner.event_loop.set(event_loop);
-        let (stop, stopped) = oneshot::channel();
-        let task = serving::spawn(
+        let running = serving::spawn(
             &runtime,
             self.server.clone(),
             listener,
             self.implicit_tls,
-            stopped,
+            SHUTDOWN_TIMEOUT,
         )?;
-        Ok(NativeListening {
-            addr,
-            stop: Mutex::new(Some(stop)),
-            task: Mutex::new(Some(task)),
-            runtime,
-        })
+        Ok(NativeListening { addr, running })
     }
 }
 
@@ -155,19 +146,7 @@ impl NativeServer {
 #[derive(Debug)]
 pub(crate) struct NativeListening {
     addr: SocketAddr,
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
-    runtime: Handle,
-}
-
-impl NativeListening {
-    fn finished(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_none_or(JoinHandle::is_finished)
-    }
+    running: Running,
 }
 
 #[pymethods]
@@ -187,18 +166,7 @@ impl NativeListening {
     /// Stops accepting, lets sessions finish for up to 10 s, then closes
     /// them with `421`; waits for that with the GIL released.
     fn close(&self, py: Python<'_>) {
-        if let Some(stop) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = stop.send(());
-        }
-        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(task) = task {
-            let runtime = self.runtime.clone();
-            py.detach(move || {
-                let _ = runtime.block_on(async {
-                    tokio::time::timeout(SHUTDOWN_TIMEOUT + Duration::from_secs(1), task).await
-                });
-            });
-        }
+        self.running.close(py);
     }
 
     /// Waits, with the GIL released, until the server stops or `timeout`
@@ -207,11 +175,11 @@ impl NativeListening {
     #[pyo3(signature = (timeout = None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = timeout
-            .map(crate::testing::seconds)
+            .map(seconds)
             .transpose()?
             .map(|t| Instant::now() + t);
         loop {
-            if self.finished() {
+            if self.running.finished() {
                 return Ok(true);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -225,14 +193,6 @@ impl NativeListening {
     /// True once the server stopped.
     #[getter]
     fn closed(&self) -> bool {
-        self.finished()
-    }
-}
-
-impl Drop for NativeListening {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = stop.send(());
-        }
+        self.running.finished()
     }
 }

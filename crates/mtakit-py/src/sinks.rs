@@ -2,7 +2,6 @@
 //! `mtakit.MaildirSink`, and how a server's `deliverer=` is read.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use mtakit::{Either, MaildirSink, MemorySink};
 use pyo3::exceptions::{PyOSError, PyTimeoutError};
@@ -11,6 +10,7 @@ use pyo3::prelude::*;
 use crate::executor::Runner;
 use crate::hooks::PyDeliverer;
 use crate::message::Message;
+use crate::wait::{self, seconds};
 
 /// What a server made from Python delivers to: a Python deliverer, a
 /// Maildir, or memory.
@@ -46,21 +46,12 @@ impl PyMemorySink {
     /// and returns them; raises `TimeoutError` after `timeout` seconds.
     #[pyo3(signature = (n = 1, timeout = 10.0))]
     fn wait_for_messages(&self, py: Python<'_>, n: usize, timeout: f64) -> PyResult<Vec<Message>> {
-        let deadline = Instant::now() + crate::testing::seconds(timeout)?;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let sink = self.inner.clone();
-            let slice = left.min(Duration::from_millis(100));
-            match py.detach(move || sink.wait_for(n, slice)) {
-                Ok(messages) => return Ok(messages.into_iter().map(Message::from).collect()),
-                Err(got) if left.is_zero() => {
-                    return Err(PyTimeoutError::new_err(format!(
-                        "expected at least {n} message(s) within {timeout} s, but {} arrived",
-                        got.len()
-                    )));
-                }
-                Err(_) => py.check_signals()?,
-            }
+        match wait::sliced(py, seconds(timeout)?, |slice| self.inner.wait_for(n, slice))? {
+            Ok(messages) => Ok(messages.into_iter().map(Message::from).collect()),
+            Err(got) => Err(PyTimeoutError::new_err(format!(
+                "expected at least {n} message(s) within {timeout} s, but {} arrived",
+                got.len()
+            ))),
         }
     }
 

@@ -5,17 +5,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mtakit::fault::{FaultPlan, FaultRule};
 use mtakit::tls::TestPki;
 use mtakit::{Either, MemorySink, Server, UserTable};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
-use tokio::runtime::Handle;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::executor::{Errors, Runner};
 use crate::fault::PyFault;
@@ -24,12 +20,9 @@ use crate::message::Message;
 use crate::options::{TestOptions, TlsMode};
 use crate::policy::PyPolicy;
 use crate::runtime;
-use crate::serving::{self, AnyAuth};
+use crate::serving::{self, AnyAuth, Running};
 use crate::transcript::{Collector, Transcript};
-
-/// How long one slice of a wait lasts: between slices the wait checks for
-/// Ctrl-C.
-const WAIT_SLICE: Duration = Duration::from_millis(100);
+use crate::wait::{self, seconds};
 
 /// How long `close()` lets sessions finish before they get `421`.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,9 +36,7 @@ pub(crate) struct NativeTestServer {
     transcripts: Collector,
     ca_pem: Option<String>,
     errors: Errors,
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
-    runtime: Handle,
+    running: Running,
 }
 
 impl NativeTestServer {
@@ -87,7 +78,6 @@ impl NativeTestServer {
             let _ = mode;
         }
         let implicit = options.tls == Some(TlsMode::Implicit);
-        let (stop, stopped) = oneshot::channel();
         let authenticator: AnyAuth = match (options.users, authenticator) {
             (Some(users), _) => Some(Either::Left(user_table(users))),
             (None, Some(authenticator)) => Some(Either::Right(authenticator)),
@@ -95,15 +85,15 @@ impl NativeTestServer {
         };
         let builder = builder.authenticator(authenticator);
         // Without faults the policy is not wrapped at all.
-        let task = if faults.is_empty() {
+        let running = if faults.is_empty() {
             let server = builder.policy(policy).build();
-            serving::spawn(&runtime, server, listener, implicit, stopped)?
+            serving::spawn(&runtime, server, listener, implicit, SHUTDOWN_TIMEOUT)?
         } else {
             let plan = faults
                 .into_iter()
                 .fold(FaultPlan::new(), FaultPlan::with_rule);
             let server = builder.policy(plan.wrap(policy)).build();
-            serving::spawn(&runtime, server, listener, implicit, stopped)?
+            serving::spawn(&runtime, server, listener, implicit, SHUTDOWN_TIMEOUT)?
         };
         Ok(Self {
             addr,
@@ -111,18 +101,8 @@ impl NativeTestServer {
             transcripts,
             ca_pem,
             errors,
-            stop: Mutex::new(Some(stop)),
-            task: Mutex::new(Some(task)),
-            runtime,
+            running,
         })
-    }
-
-    /// Signals the server to stop; returns its task if it was running.
-    fn signal_stop(&self) -> Option<JoinHandle<()>> {
-        if let Some(stop) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = stop.send(());
-        }
-        self.task.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -132,12 +112,6 @@ fn user_table(users: HashMap<String, String>) -> UserTable {
         table.insert(name, password);
     }
     table
-}
-
-/// A timeout given in seconds.
-pub(crate) fn seconds(timeout: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(timeout)
-        .map_err(|_| PyValueError::new_err("timeout must be a non-negative number of seconds"))
 }
 
 /// Describes what did arrive when a wait ran out.
@@ -270,18 +244,9 @@ impl NativeTestServer {
     /// and returns them all. Raises `TimeoutError` after `timeout` seconds,
     /// naming what did arrive; Ctrl-C interrupts it.
     fn wait_for_messages(&self, py: Python<'_>, n: usize, timeout: f64) -> PyResult<Vec<Message>> {
-        let deadline = Instant::now() + seconds(timeout)?;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let slice = left.min(WAIT_SLICE);
-            let sink = self.sink.clone();
-            match py.detach(move || sink.wait_for(n, slice)) {
-                Ok(messages) => return Ok(messages.into_iter().map(Message::from).collect()),
-                Err(got) if left.is_zero() => {
-                    return Err(PyTimeoutError::new_err(shortfall(n, timeout, &got)));
-                }
-                Err(_) => py.check_signals()?,
-            }
+        match wait::sliced(py, seconds(timeout)?, |slice| self.sink.wait_for(n, slice))? {
+            Ok(messages) => Ok(messages.into_iter().map(Message::from).collect()),
+            Err(got) => Err(PyTimeoutError::new_err(shortfall(n, timeout, &got))),
         }
     }
 
@@ -294,20 +259,19 @@ impl NativeTestServer {
         n: usize,
         timeout: f64,
     ) -> PyResult<Vec<Transcript>> {
-        let deadline = Instant::now() + seconds(timeout)?;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let collector = self.transcripts.clone();
-            if py.detach(move || collector.wait_for(n, left.min(WAIT_SLICE))) {
-                return Ok(self.transcripts());
+        let arrived = |slice| {
+            if self.transcripts.wait_for(n, slice) {
+                Ok(())
+            } else {
+                Err(())
             }
-            if left.is_zero() {
-                return Err(PyTimeoutError::new_err(format!(
-                    "expected at least {n} finished session(s) within {timeout} s, but {} finished",
-                    self.transcripts.snapshot().len()
-                )));
-            }
-            py.check_signals()?;
+        };
+        match wait::sliced(py, seconds(timeout)?, arrived)? {
+            Ok(()) => Ok(self.transcripts()),
+            Err(()) => Err(PyTimeoutError::new_err(format!(
+                "expected at least {n} finished session(s) within {timeout} s, but {} finished",
+                self.transcripts.snapshot().len()
+            ))),
         }
     }
 
@@ -338,30 +302,12 @@ impl NativeTestServer {
     /// to 5 s, then closes them with `421`. Waits for that with the GIL
     /// released. Calling it again does nothing.
     fn close(&self, py: Python<'_>) {
-        if let Some(task) = self.signal_stop() {
-            let runtime = self.runtime.clone();
-            py.detach(move || {
-                let _ = runtime.block_on(async {
-                    tokio::time::timeout(SHUTDOWN_TIMEOUT + Duration::from_secs(1), task).await
-                });
-            });
-        }
+        self.running.close(py);
     }
 
     /// True once `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.stop
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
-    }
-}
-
-impl Drop for NativeTestServer {
-    fn drop(&mut self) {
-        // Only signals: joining here could wait for a callback that needs
-        // the GIL this thread may hold.
-        drop(self.signal_stop());
+        self.running.closing()
     }
 }
