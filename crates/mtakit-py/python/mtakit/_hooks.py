@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from typing import Any
 
 _lock = threading.Lock()
@@ -39,11 +38,20 @@ def default_loop() -> asyncio.AbstractEventLoop:
 def schedule(
     awaitable: Awaitable[Any],
     loop: asyncio.AbstractEventLoop,
-    done: Callable[[Future[Any]], object],
+    done: Callable[[asyncio.Future[Any]], object],
 ) -> None:
-    """Runs ``awaitable`` on ``loop`` and calls ``done`` with its future."""
+    """Runs ``awaitable`` as a task on ``loop`` and calls ``done`` with the
+    task when it ends, on the loop's thread. One hop to the loop: no
+    ``concurrent.futures`` future in between."""
 
-    async def run() -> Any:
-        return await awaitable
+    def start() -> None:
+        try:
+            task = asyncio.ensure_future(awaitable)
+        except BaseException as error:  # not awaitable after all
+            failed: asyncio.Future[Any] = loop.create_future()
+            failed.set_exception(error)
+            done(failed)
+            return
+        task.add_done_callback(done)
 
-    asyncio.run_coroutine_threadsafe(run(), loop).add_done_callback(done)
+    loop.call_soon_threadsafe(start)
