@@ -416,6 +416,8 @@ export COMMIT=${MTAKIT_BENCH_REV:-$(cd "$ROOT" && git describe --always --dirty 
 export SMTP_SINK_CMD=$(server_command smtp-sink) AIOSMTPD_CMD=$(server_command aiosmtpd)
 export AIOSMTPD_VERSION SETUPS_TEXT=$(printf '%s\n' "${SETUPS[@]}")
 export ANALYSIS="$ROOT/bench/analysis.md"
+# The Python package's section, written by bench/python.sh, is kept.
+export PYTHON_SECTION="$ROOT/bench/python.md"
 
 timeout 60 python3 - <<'EOF'
 import os, statistics
@@ -597,6 +599,9 @@ w("")
 w("Memory: `mtakit serve --discard --max-connections 20000` for 10,000 idle sessions; "
   "`mtakit serve --discard --max-message-size 209715200` for the 100 MiB message.")
 w("")
+if os.path.exists(env["PYTHON_SECTION"]):
+    w(open(env["PYTHON_SECTION"]).read().rstrip())
+    w("")
 if os.path.exists(env["ANALYSIS"]):
     w(open(env["ANALYSIS"]).read().rstrip())
     w("")
