@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use pyo3::prelude::*;
 use tokio::sync::oneshot;
 
+use crate::feeder::LoopFeeder;
+
 /// A unit of work for the hook thread.
 type Job = Box<dyn for<'py> FnOnce(Python<'py>) + Send>;
 
@@ -124,16 +126,43 @@ pub(crate) type Convert<R> =
 /// The asyncio loop `async def` hooks run on: set while a server runs
 /// inside `Server.listen()`, otherwise the package's own loop thread.
 #[derive(Clone, Default)]
-pub(crate) struct LoopCell(Arc<Mutex<Option<Arc<Py<PyAny>>>>>);
+pub(crate) struct LoopCell(Arc<Mutex<Option<EventLoop>>>);
+
+/// An event loop and its feeder.
+#[derive(Clone)]
+struct EventLoop {
+    handle: Arc<Py<PyAny>>,
+    feeder: Arc<LoopFeeder>,
+}
+
+/// The feeder of the package's own loop, once made, and the process it
+/// was made in.
+static DEFAULT_FEEDER: Mutex<Option<(u32, Arc<LoopFeeder>)>> = Mutex::new(None);
+
+/// The package's own loop's feeder, if this process has made it.
+fn default_feeder() -> Option<Arc<LoopFeeder>> {
+    match &*DEFAULT_FEEDER.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some((pid, feeder)) if *pid == std::process::id() => Some(Arc::clone(feeder)),
+        _ => None,
+    }
+}
 
 impl LoopCell {
     /// Runs async hooks on `event_loop` from now on; `None` returns to the
     /// package's own loop.
-    pub(crate) fn set(&self, event_loop: Option<Py<PyAny>>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = event_loop.map(Arc::new);
+    pub(crate) fn set(&self, event_loop: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let event_loop = match event_loop {
+            Some(l) => Some(EventLoop {
+                handle: Arc::new(l.clone().unbind()),
+                feeder: LoopFeeder::attach(l)?,
+            }),
+            None => None,
+        };
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = event_loop;
+        Ok(())
     }
 
-    fn get(&self) -> Option<Arc<Py<PyAny>>> {
+    fn get(&self) -> Option<EventLoop> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
@@ -150,7 +179,7 @@ pub(crate) struct Runner {
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
-            .field("own_loop", &self.event_loop.get().is_some())
+            .field("own_loop", &self.event_loop.get().is_none())
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +204,27 @@ impl Done {
 }
 
 impl Runner {
+    /// What to do with a hook's outcome: convert it and send it to the
+    /// waiting connection, or record the error.
+    fn finish<R: Send + 'static>(
+        &self,
+        hook: &'static str,
+        convert: Convert<R>,
+        tx: oneshot::Sender<Option<R>>,
+    ) -> Finish {
+        let errors = self.errors.clone();
+        Box::new(move |py: Python<'_>, outcome: PyResult<Bound<'_, PyAny>>| {
+            let value = outcome.and_then(|v| convert(py, &v));
+            let _ = tx.send(match value {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.record(py, hook, e);
+                    None
+                }
+            });
+        })
+    }
+
     /// Calls a hook on the hook thread and awaits its outcome: `call`
     /// makes the Python call, `convert` reads its result (after awaiting
     /// it, for an `async def` hook). `None` when the hook raised (recorded
@@ -187,34 +237,68 @@ impl Runner {
     ) -> Option<R> {
         let (tx, rx) = oneshot::channel::<Option<R>>();
         let runner = self.clone();
-        let job: Job = Box::new(move |py| {
-            let finish = {
-                let errors = runner.errors.clone();
-                let convert = convert.clone();
-                move |py: Python<'_>, outcome: PyResult<Bound<'_, PyAny>>| {
-                    let value = outcome.and_then(|v| convert(py, &v));
-                    let _ = tx.send(match value {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            errors.record(py, hook, e);
-                            None
-                        }
-                    });
+        let finish = self.finish(hook, convert, tx);
+        let job: Job = Box::new(move |py| match call(py).map(|v| v.into_bound(py)) {
+            Ok(value) if is_awaitable(&value) => {
+                if let Err(e) = runner.schedule(py, value, finish) {
+                    runner.errors.record(py, hook, e);
                 }
-            };
-            match call(py).map(|v| v.into_bound(py)) {
-                Ok(value) if is_awaitable(&value) => {
-                    if let Err(e) = runner.schedule(py, value, Box::new(finish)) {
-                        runner.errors.record(py, hook, e);
-                    }
-                }
-                outcome => finish(py, outcome),
             }
+            outcome => finish(py, outcome),
         });
         if submit(job).is_err() {
             return None;
         }
         rx.await.ok().flatten()
+    }
+
+    /// As [`run`](Self::run), for a hook written `async def`: it is called
+    /// on its event loop's thread, and its coroutine runs there as a task,
+    /// without the hook thread in between. Until the package's own loop
+    /// exists, this goes through the hook thread, which makes it.
+    pub(crate) async fn run_async<R: Send + 'static>(
+        &self,
+        hook: &'static str,
+        call: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send + 'static,
+        convert: Convert<R>,
+    ) -> Option<R> {
+        let feeder = match self.event_loop.get() {
+            Some(l) => Some(l.feeder),
+            None => default_feeder(),
+        };
+        let Some(feeder) = feeder else {
+            return self.run(hook, call, convert).await;
+        };
+        let (tx, rx) = oneshot::channel::<Option<R>>();
+        let errors = self.errors.clone();
+        let finish = self.finish(hook, convert, tx);
+        feeder.push(Box::new(move |py| {
+            match call(py).map(|v| v.into_bound(py)) {
+                Ok(value) if is_awaitable(&value) => {
+                    if let Err(e) = start_task(py, value, finish) {
+                        errors.record(py, hook, e);
+                    }
+                }
+                outcome => finish(py, outcome),
+            }
+        }));
+        rx.await.ok().flatten()
+    }
+
+    /// [`run_async`](Self::run_async) for an `async def` hook, else
+    /// [`run`](Self::run).
+    pub(crate) async fn call<R: Send + 'static>(
+        &self,
+        hook: &'static str,
+        is_async: bool,
+        call: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send + 'static,
+        convert: Convert<R>,
+    ) -> Option<R> {
+        if is_async {
+            self.run_async(hook, call, convert).await
+        } else {
+            self.run(hook, call, convert).await
+        }
     }
 
     /// Awaits `awaitable` on the hook loop; `finish` gets the outcome.
@@ -226,8 +310,16 @@ impl Runner {
     ) -> PyResult<()> {
         let glue = py.import("mtakit._hooks")?;
         let event_loop = match self.event_loop.get() {
-            Some(l) => l.bind(py).clone(),
-            None => glue.call_method0("default_loop")?,
+            Some(l) => l.handle.bind(py).clone(),
+            None => {
+                let own = glue.call_method0("default_loop")?;
+                let mut slot = DEFAULT_FEEDER.lock().unwrap_or_else(|e| e.into_inner());
+                let pid = std::process::id();
+                if !matches!(&*slot, Some((owner, _)) if *owner == pid) {
+                    *slot = Some((pid, LoopFeeder::attach(&own)?));
+                }
+                own
+            }
         };
         let done = Bound::new(
             py,
@@ -238,6 +330,35 @@ impl Runner {
         glue.call_method1("schedule", (awaitable, event_loop, done))?;
         Ok(())
     }
+}
+
+/// True if `object.name` is a coroutine function (`async def`): its calls
+/// go straight to the event loop.
+pub(crate) fn is_async_method(object: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    let Ok(method) = object.getattr(name) else {
+        return Ok(false);
+    };
+    object
+        .py()
+        .import("inspect")?
+        .call_method1("iscoroutinefunction", (method,))?
+        .is_truthy()
+}
+
+/// Runs `awaitable` as a task on the running loop (this thread's);
+/// `finish` gets its outcome.
+fn start_task(py: Python<'_>, awaitable: Bound<'_, PyAny>, finish: Finish) -> PyResult<()> {
+    let task = py
+        .import("asyncio")?
+        .call_method1("ensure_future", (awaitable,))?;
+    let done = Bound::new(
+        py,
+        Done {
+            reply: Mutex::new(Some(finish)),
+        },
+    )?;
+    task.call_method1("add_done_callback", (done,))?;
+    Ok(())
 }
 
 /// True for a coroutine or any other awaitable.

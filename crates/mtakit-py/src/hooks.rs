@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
-use crate::executor::{Convert, Runner};
+use crate::executor::{Convert, Runner, is_async_method};
 use crate::message::Message;
 use crate::reply::reply_from;
 use crate::session::PySession;
@@ -51,6 +51,7 @@ pub(crate) fn mechanisms(object: &Bound<'_, PyAny>) -> PyResult<Vec<Mechanism>> 
 pub(crate) struct PyAuthenticator {
     object: Arc<Py<PyAny>>,
     mechanisms: Vec<Mechanism>,
+    is_async: bool,
     runner: Runner,
 }
 
@@ -65,6 +66,7 @@ impl PyAuthenticator {
         Ok(Self {
             object: Arc::new(object.clone().unbind()),
             mechanisms: mechanisms(object)?,
+            is_async: is_async_method(object, "authenticate")?,
             runner,
         })
     }
@@ -99,6 +101,7 @@ impl Authenticator for PyAuthenticator {
     ) -> impl Future<Output = AuthResult> + Send {
         let object = self.object.clone();
         let runner = self.runner.clone();
+        let is_async = self.is_async;
         let credentials = credentials.clone();
         let info = session.clone();
         let convert: Convert<AuthResult> = Arc::new(|_, value| auth_result(value));
@@ -119,7 +122,7 @@ impl Authenticator for PyAuthenticator {
                     .map(Bound::unbind)
             };
             runner
-                .run("authenticate", call, convert)
+                .call("authenticate", is_async, call, convert)
                 .await
                 .unwrap_or_else(|| AuthResult::Error(hook_failed()))
         }
@@ -131,6 +134,7 @@ impl Authenticator for PyAuthenticator {
 #[derive(Clone, Debug)]
 pub(crate) struct PyDeliverer {
     object: Arc<Py<PyAny>>,
+    is_async: bool,
     runner: Runner,
 }
 
@@ -144,6 +148,7 @@ impl PyDeliverer {
         }
         Ok(Self {
             object: Arc::new(object.clone().unbind()),
+            is_async: is_async_method(object, "deliver")?,
             runner,
         })
     }
@@ -156,6 +161,7 @@ impl MessageSink for PyDeliverer {
     ) -> impl Future<Output = Result<(), mtakit::Reply>> + Send {
         let object = self.object.clone();
         let runner = self.runner.clone();
+        let is_async = self.is_async;
         let convert: Convert<()> = Arc::new(|_, _| Ok(()));
         async move {
             let call = move |py: Python<'_>| {
@@ -165,7 +171,7 @@ impl MessageSink for PyDeliverer {
                     .map(Bound::unbind)
             };
             runner
-                .run("deliver", call, convert)
+                .call("deliver", is_async, call, convert)
                 .await
                 .ok_or_else(hook_failed)
         }

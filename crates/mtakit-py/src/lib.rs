@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod executor;
 mod fault;
+mod feeder;
 mod hooks;
 mod message;
 mod options;

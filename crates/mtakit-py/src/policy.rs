@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::executor::{Convert, Runner};
+use crate::executor::{Convert, Runner, is_async_method};
 use crate::hooks::hook_failed;
 use crate::message::{Message, mail_params_dict, plain};
 use crate::session::PySession;
@@ -124,6 +124,8 @@ struct Shared {
     object: Arc<Py<PyAny>>,
     /// Which of [`HOOKS`] the object overrides.
     overridden: [bool; HOOKS.len()],
+    /// Which of [`HOOKS`] are `async def`.
+    is_async: [bool; HOOKS.len()],
     runner: Runner,
 }
 
@@ -148,10 +150,15 @@ impl PyPolicy {
                 (Err(_), _) => object.hasattr(name)?,
             };
         }
+        let mut is_async = [false; HOOKS.len()];
+        for (flag, name) in is_async.iter_mut().zip(HOOKS) {
+            *flag = is_async_method(object, name)?;
+        }
         Ok(Self {
             shared: Arc::new(Shared {
                 object: Arc::new(object.clone().unbind()),
                 overridden,
+                is_async,
                 runner,
             }),
         })
@@ -205,6 +212,7 @@ impl Policy for ConnectionPolicy {
                 return Verdict::accept();
             };
             let hook = HOOKS[call.index()];
+            let is_async = shared.is_async[call.index()];
             let object = Arc::clone(&shared.object);
             let invoke = move |py: Python<'_>| {
                 let data = data.get_or_init(|| PyDict::new(py).unbind()).clone_ref(py);
@@ -213,7 +221,7 @@ impl Policy for ConnectionPolicy {
             let convert: Convert<Verdict> = Arc::new(|_, value| verdict_from(value));
             shared
                 .runner
-                .run(hook, invoke, convert)
+                .call(hook, is_async, invoke, convert)
                 .await
                 .unwrap_or_else(|| Verdict::reject_with(hook_failed()))
         }

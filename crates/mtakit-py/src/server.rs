@@ -122,14 +122,14 @@ impl NativeServer {
         &self,
         host: &str,
         port: u16,
-        event_loop: Option<Py<PyAny>>,
+        event_loop: Option<Bound<'_, PyAny>>,
     ) -> PyResult<NativeListening> {
         let runtime = runtime::handle()
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the runtime: {e}")))?;
         let listener = std::net::TcpListener::bind((host, port))
             .map_err(|e| PyOSError::new_err(format!("cannot listen on {host}:{port}: {e}")))?;
         let addr = listener.local_addr()?;
-        self.runner.event_loop.set(event_loop);
+        self.runner.event_loop.set(event_loop.as_ref())?;
         let running = serving::spawn(
             &runtime,
             self.server.clone(),
