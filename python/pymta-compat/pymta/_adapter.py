@@ -24,6 +24,7 @@ __all__ = ["DISABLED_EXTENSIONS", "Hooks", "message_text", "to_verdict"]
 #: pymta sent no enhanced status codes; its users compare reply texts.
 DISABLED_EXTENSIONS = ["enhancedstatuscodes"]
 
+OK = Reply(250, None, "OK")
 TOO_BIG = Reply(552, None, "message exceeds fixed maximum message size")
 
 
@@ -175,9 +176,13 @@ class Hooks(mtakit.Policy, mtakit.Authenticator, mtakit.Deliverer):
         limit = self._max_size(msg.peer)
         if limit is not None and len(text) > int(limit):
             return Verdict.reject(TOO_BIG)
-        if self.policy is None:
-            return Verdict.accept()
-        return to_verdict(self.policy.accept_msgdata(text, msg))
+        verdict = Verdict.accept()
+        if self.policy is not None:
+            verdict = to_verdict(self.policy.accept_msgdata(text, msg))
+        if verdict.accepted and verdict.reply is None:
+            # pymta's `250 OK`, not mtakit.Server's `Ok: queued as ID`.
+            return Verdict.accept(OK, close=verdict.closes)
+        return verdict
 
     def deliver(self, message: mtakit.Message) -> None:
         if self.deliverer is not None:
