@@ -46,6 +46,9 @@ class PythonMTA:
         self.primary_hostname = hostname if hostname is not None else socket.getfqdn()
         self._shutdown = threading.Event()
         self._ready = threading.Event()
+        #: Set once serve_forever listens or failed to.
+        self._started = threading.Event()
+        self._error: Exception | None = None
         self._listening: mtakit.Listening | None = None
 
     @property
@@ -57,8 +60,12 @@ class PythonMTA:
 
     def wait_until_ready(self, timeout: float | None = None) -> bool:
         """Waits until :meth:`serve_forever` listens; returns whether it
-        does."""
-        return self._ready.wait(timeout)
+        does, and raises what kept it from listening (e.g. ``OSError``
+        for a port in use)."""
+        self._started.wait(timeout)
+        if self._error is not None:
+            raise self._error
+        return self._ready.is_set()
 
     def serve_forever(self, use_multiprocessing: bool = True) -> None:
         """Serves until :meth:`shutdown_server` is called (or Ctrl-C).
@@ -78,9 +85,16 @@ class PythonMTA:
             allow_insecure_auth=True,
             disable=DISABLED_EXTENSIONS,
         )
-        listening = server.start((self._local_address, self._bind_port))
+        self._error = None
+        try:
+            listening = server.start((self._local_address, self._bind_port))
+        except Exception as error:
+            self._error = error
+            self._started.set()
+            raise
         self._listening = listening
         self._ready.set()
+        self._started.set()
         try:
             while not self._shutdown.wait(0.1):
                 pass
@@ -88,6 +102,7 @@ class PythonMTA:
             pass
         finally:
             self._ready.clear()
+            self._started.clear()
             listening.close()
             self._shutdown.clear()
 

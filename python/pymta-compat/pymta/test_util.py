@@ -78,9 +78,15 @@ class MTAThread(threading.Thread):
     def __init__(self, server: PythonMTA) -> None:
         super().__init__(name="pymta-MTAThread", daemon=True)
         self.server = server
+        #: What ended ``serve_forever`` early, if anything (the server's
+        #: ``wait_until_ready`` raises it too).
+        self.error: Exception | None = None
 
     def run(self) -> None:
-        self.server.serve_forever()
+        try:
+            self.server.serve_forever()
+        except Exception as error:
+            self.error = error
 
     def stop(self, timeout_seconds: float = 5.0) -> None:
         """Stops the server and waits up to ``timeout_seconds`` for the
@@ -114,15 +120,15 @@ class SMTPTestHelper:
         self.mta_thread: MTAThread | None = None
 
     def start_mta(self, wait_until_ready: bool = True) -> tuple[str, int]:
-        """Starts the server in a thread (restarting it if it runs) and,
-        unless told not to, waits until it listens."""
+        """Starts the server in a thread (restarting it if it runs) and
+        waits until it listens, whatever ``wait_until_ready`` says: the
+        port is known only then."""
         if self.mta_thread is not None:
             self.stop_mta()
         self.mta_thread = MTAThread(self.mta)
         self.mta_thread.start()
-        if wait_until_ready or True:
-            if not self.mta.wait_until_ready(10):
-                raise AssertionError(f"MTA not reachable on {self.hostname}")
+        if not self.mta.wait_until_ready(10):
+            raise AssertionError(f"MTA not listening on {self.hostname} after 10 s")
         self.listen_port = self.mta.port
         return (self.hostname, self.listen_port)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from pymta import IMessageDeliverer, IMTAPolicy, Message, Peer, PythonMTA
-from pymta.test_util import DummyAuthenticator, MTAThread, SMTPTestHelper
+from pymta.test_util import DebuggingMTA, DummyAuthenticator, MTAThread, SMTPTestHelper
 
 TEXT = "Subject: Test\n\nJust testing...\n.dot line\nend"
 
@@ -161,3 +161,17 @@ def test_a_busy_port_raises() -> None:
         mta = PythonMTA("127.0.0.1", taken.getsockname()[1], Recorder, hostname="localhost")
         with pytest.raises(OSError, match="cannot listen"):
             mta.serve_forever()
+
+
+def test_a_helper_on_a_busy_port_raises_at_start() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        helper = SMTPTestHelper()
+        helper.hostname = "127.0.0.1"
+        helper.mta = DebuggingMTA("127.0.0.1", taken.getsockname()[1], Recorder)
+        started = time.monotonic()
+        with pytest.raises(OSError, match="cannot listen"):
+            helper.start_mta()
+        assert time.monotonic() - started < 5
+        helper.stop_mta()
