@@ -54,6 +54,10 @@ fn peer_address(peer: (String, u16)) -> PyResult<SocketAddr> {
 /// A hook's awaitable result cannot be awaited here.
 fn reject_awaitable(value: &Bound<'_, PyAny>, hook: &str) -> PyResult<()> {
     if value.hasattr("__await__")? {
+        // Closed, so that Python does not warn of a coroutine never awaited.
+        if value.hasattr("close")? {
+            value.call_method0("close")?;
+        }
         return Err(PyTypeError::new_err(format!(
             "{hook} returned an awaitable: the in-memory harness calls hooks synchronously, \
              so they must be plain def methods"
