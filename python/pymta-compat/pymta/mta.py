@@ -84,6 +84,8 @@ class PythonMTA:
             authenticator=hooks,
             allow_insecure_auth=True,
             disable=DISABLED_EXTENSIONS,
+            # pymta took a bare LF in the data as a line break.
+            limits=mtakit.Limits(line_endings="normalize"),
         )
         self._error = None
         try:

@@ -175,3 +175,24 @@ def test_a_helper_on_a_busy_port_raises_at_start() -> None:
             helper.start_mta()
         assert time.monotonic() - started < 5
         helper.stop_mta()
+
+
+def test_eight_bit_data_and_bare_line_feeds_over_ipv6_or_ipv4() -> None:
+    # pymta's worker died on a non-ASCII octet (its bug 8).
+    family_host = "::1" if socket.has_ipv6 else "127.0.0.1"
+    Recorder.messages = []
+    mta = PythonMTA(family_host, 0, Recorder, hostname="localhost")
+    try:
+        thread = serve(mta)
+    except OSError:  # no IPv6 on this machine
+        mta = PythonMTA("127.0.0.1", 0, Recorder, hostname="localhost")
+        thread = serve(mta)
+        family_host = "127.0.0.1"
+    try:
+        with smtplib.SMTP(family_host, mta.port, timeout=10) as smtp:
+            smtp.sendmail("a@example.com", ["b@example.com"], "Subject: é\n\nZoë\nend".encode())
+        [msg] = Recorder.messages
+        assert msg.msg_data == "Subject: é\n\nZoë\nend"
+        assert msg.peer.remote_ip == family_host
+    finally:
+        thread.stop()
