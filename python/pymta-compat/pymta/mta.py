@@ -8,9 +8,11 @@ and stops at once when asked.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 from collections.abc import Callable
+from types import FrameType
 
 import mtakit
 
@@ -68,7 +70,8 @@ class PythonMTA:
         return self._ready.is_set()
 
     def serve_forever(self, use_multiprocessing: bool = True) -> None:
-        """Serves until :meth:`shutdown_server` is called (or Ctrl-C).
+        """Serves until :meth:`shutdown_server` is called (or Ctrl-C, or
+        SIGTERM when run in the main thread).
         ``use_multiprocessing`` is ignored: one process serves every
         connection concurrently."""
         hooks = Hooks(
@@ -97,12 +100,17 @@ class PythonMTA:
         self._listening = listening
         self._ready.set()
         self._started.set()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             while not self._shutdown.wait(0.1):
                 pass
         except KeyboardInterrupt:
             pass
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             self._ready.clear()
             self._started.clear()
             listening.close()
@@ -115,3 +123,7 @@ class PythonMTA:
         Called before the server started, it stops the next
         :meth:`serve_forever` at once."""
         self._shutdown.set()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -196,3 +196,22 @@ def test_eight_bit_data_and_bare_line_feeds_over_ipv6_or_ipv4() -> None:
         assert msg.peer.remote_ip == family_host
     finally:
         thread.stop()
+
+
+def test_sigterm_stops_serve_forever_in_the_main_thread() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "from pymta import PythonMTA\n"
+        "from pymta.test_util import BlackholeDeliverer\n"
+        "import os, signal, threading\n"
+        "m = PythonMTA('127.0.0.1', 0, BlackholeDeliverer, hostname='localhost')\n"
+        "threading.Thread(target=lambda: (m.wait_until_ready(10),"
+        " os.kill(os.getpid(), signal.SIGTERM)), daemon=True).start()\n"
+        "m.serve_forever()\n"
+        "print('stopped')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == b"stopped"
