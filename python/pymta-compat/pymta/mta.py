@@ -74,25 +74,9 @@ class PythonMTA:
         SIGTERM when run in the main thread).
         ``use_multiprocessing`` is ignored: one process serves every
         connection concurrently."""
-        hooks = Hooks(
-            self.primary_hostname,
-            self._policy_class() if self._policy_class is not None else None,
-            self._authenticator_class() if self._authenticator_class is not None else None,
-            self._deliverer_class(),
-        )
-        server = mtakit.Server(
-            hostname=self.primary_hostname,
-            policy=hooks,
-            deliverer=hooks,
-            authenticator=hooks,
-            allow_insecure_auth=True,
-            disable=DISABLED_EXTENSIONS,
-            # pymta took a bare LF in the data as a line break.
-            limits=mtakit.Limits(line_endings="normalize"),
-        )
         self._error = None
         try:
-            listening = server.start((self._local_address, self._bind_port))
+            listening = self._start()
         except Exception as error:
             self._error = error
             self._started.set()
@@ -115,6 +99,26 @@ class PythonMTA:
             self._started.clear()
             listening.close()
             self._shutdown.clear()
+
+    def _start(self) -> mtakit.Listening:
+        """Instantiates the classes and listens."""
+        hooks = Hooks(
+            self.primary_hostname,
+            self._policy_class() if self._policy_class is not None else None,
+            self._authenticator_class() if self._authenticator_class is not None else None,
+            self._deliverer_class(),
+        )
+        server = mtakit.Server(
+            hostname=self.primary_hostname,
+            policy=hooks,
+            deliverer=hooks,
+            authenticator=hooks,
+            allow_insecure_auth=True,
+            disable=DISABLED_EXTENSIONS,
+            # pymta took a bare LF in the data as a line break.
+            limits=mtakit.Limits(line_endings="normalize"),
+        )
+        return server.start((self._local_address, self._bind_port))
 
     def shutdown_server(self, timeout_seconds: float | None = None) -> None:
         """Asks :meth:`serve_forever` to stop; it lets open sessions

@@ -215,3 +215,16 @@ def test_sigterm_stops_serve_forever_in_the_main_thread() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == b"stopped"
+
+
+def test_a_policy_class_that_raises_fails_the_start_at_once() -> None:
+    class Unbuildable(IMTAPolicy):
+        def __init__(self) -> None:
+            raise RuntimeError("no config")
+
+    helper = SMTPTestHelper(policy_class=Unbuildable)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="no config"):
+        helper.start_mta()
+    assert time.monotonic() - started < 5
+    helper.stop_mta()
