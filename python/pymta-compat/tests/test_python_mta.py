@@ -228,3 +228,15 @@ def test_a_policy_class_that_raises_fails_the_start_at_once() -> None:
         helper.start_mta()
     assert time.monotonic() - started < 5
     helper.stop_mta()
+
+
+def test_stop_does_not_wait_for_an_idle_client() -> None:
+    # pymta's shutdown waited as long as a client stayed connected (bug 13).
+    helper = SMTPTestHelper()
+    host, port = helper.start_mta()
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        smtp.ehlo()
+        started = time.monotonic()
+        helper.stop_mta()
+        assert time.monotonic() - started < 2
+        assert smtp.noop() == (421, b"localhost Service shutting down")
