@@ -30,9 +30,13 @@ use crate::verdict::verdict_from;
 #[pyclass(module = "mtakit._mtakit", name = "_Harness")]
 #[derive(Debug)]
 pub(crate) struct NativeHarness {
+    /// The sans-IO session this drives.
     session: Session,
+    /// The object with the `accept_*` hooks; `None` accepts everything.
     policy: Option<Py<PyAny>>,
+    /// The object with `authenticate`; `None` means no AUTH.
     authenticator: Option<Py<PyAny>>,
+    /// The object with `deliver`; `None` keeps nothing.
     deliverer: Option<Py<PyAny>>,
     /// The connection's `session.data` dict.
     data: Py<PyDict>,
@@ -40,6 +44,7 @@ pub(crate) struct NativeHarness {
     replies: Vec<Reply>,
     /// Verdicts the session had to correct (a bug in a hook), as text.
     policy_errors: Vec<String>,
+    /// True once the session closed the connection.
     closed: bool,
 }
 
