@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust workspace, then the Python package (built into
-# a virtualenv under target/, type-checked, and run with pytest).
+# Runs every test: the Rust workspace, then the Python packages (mtakit,
+# built into a virtualenv under target/, and pymta-compat on top of it),
+# type-checked and run with pytest.
 #
 #   bash scripts/test.sh
 #
@@ -22,8 +23,15 @@ fi
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     "$venv/bin/maturin" develop --quiet --manifest-path crates/mtakit-py/Cargo.toml
 
-echo "==> Python: mypy --strict on the package, its stubs and the tests"
+echo "==> Python: install pymta-compat (python/pymta-compat) into the same virtualenv"
+# --no-deps: its one dependency, mtakit, is the package just built.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-deps --no-build-isolation ./python/pymta-compat
+
+echo "==> Python: mypy --strict on the packages, their stubs and the tests"
 (cd crates/mtakit-py && "$venv/bin/mypy" --strict python/mtakit tests)
+(cd python/pymta-compat && "$venv/bin/mypy" --strict pymta tests)
 
 echo "==> Python: pytest"
 (cd crates/mtakit-py && "$venv/bin/python" -m pytest -q)
+(cd python/pymta-compat && "$venv/bin/python" -m pytest -q)

@@ -74,7 +74,7 @@ impl PyAuthenticator {
 
 /// Reads what `authenticate` returned: a bool, or a reply (2xx accepts,
 /// any other is sent as it is).
-fn auth_result(value: &Bound<'_, PyAny>) -> PyResult<AuthResult> {
+pub(crate) fn auth_result(value: &Bound<'_, PyAny>) -> PyResult<AuthResult> {
     if let Ok(flag) = value.cast::<PyBool>() {
         return Ok(AuthResult::from(flag.is_true()));
     }

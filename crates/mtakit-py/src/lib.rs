@@ -10,6 +10,7 @@ mod config;
 mod executor;
 mod fault;
 mod feeder;
+mod harness;
 mod hooks;
 mod message;
 mod options;
@@ -41,6 +42,7 @@ fn _mtakit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<verdict::PyVerdict>()?;
     m.add_class::<testing::NativeTestServer>()?;
     m.add_class::<server::NativeServer>()?;
+    m.add_class::<harness::NativeHarness>()?;
     m.add_class::<server::NativeListening>()?;
     m.add_class::<sinks::PyMemorySink>()?;
     m.add_class::<sinks::PyMaildirSink>()?;

@@ -23,7 +23,7 @@ use crate::session::PySession;
 use crate::verdict::verdict_from;
 
 /// The hooks, in the order of [`Call::index`].
-pub(crate) const HOOKS: [&str; 8] = [
+pub(crate) const HOOKS: [&str; 9] = [
     "accept_connection",
     "accept_helo",
     "accept_starttls",
@@ -32,6 +32,7 @@ pub(crate) const HOOKS: [&str; 8] = [
     "accept_rcpt_to",
     "accept_data",
     "accept_message",
+    "accept_ehlo",
 ];
 
 /// A stage's arguments, owned, to cross to the hook thread.
@@ -39,6 +40,8 @@ pub(crate) const HOOKS: [&str; 8] = [
 enum Call {
     Connect,
     Helo(String),
+    /// EHLO or LHLO, for `accept_ehlo` (pymta's split of the two).
+    Ehlo(String),
     StartTls,
     Auth(&'static str),
     MailFrom(String, MailParams),
@@ -53,6 +56,7 @@ impl Call {
     fn of(stage: Stage<'_>) -> Option<Self> {
         Some(match stage {
             Stage::Connect => Self::Connect,
+            Stage::Helo { name, extended } if extended => Self::Ehlo(name.to_string()),
             Stage::Helo { name, .. } => Self::Helo(name.to_string()),
             Stage::StartTls => Self::StartTls,
             Stage::Auth { mechanism } => Self::Auth(mechanism.name()),
@@ -83,6 +87,15 @@ impl Call {
             Self::RcptTo(..) => 5,
             Self::Data => 6,
             Self::Message(_) => 7,
+            Self::Ehlo(_) => 8,
+        }
+    }
+
+    /// EHLO goes to `accept_helo` unless `accept_ehlo` is overridden.
+    fn route(self, overridden: &[bool; HOOKS.len()]) -> Self {
+        match self {
+            Self::Ehlo(name) if !overridden[8] => Self::Helo(name),
+            call => call,
         }
     }
 
@@ -92,7 +105,7 @@ impl Call {
         let name = HOOKS[self.index()];
         let result = match self {
             Self::Connect | Self::StartTls | Self::Data => object.call_method1(name, (session,)),
-            Self::Helo(helo) => object.call_method1(name, (session, helo)),
+            Self::Helo(helo) | Self::Ehlo(helo) => object.call_method1(name, (session, helo)),
             Self::Auth(mechanism) => object.call_method1(name, (session, mechanism)),
             Self::MailFrom(sender, params) => {
                 object.call_method1(name, (session, sender, mail_params_dict(py, &params)?))
@@ -107,7 +120,10 @@ impl Call {
 }
 
 /// The RCPT TO parameters, by keyword: `NOTIFY`, `ORCPT`.
-fn rcpt_params_dict<'py>(py: Python<'py>, params: &RcptParams) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn rcpt_params_dict<'py>(
+    py: Python<'py>,
+    params: &RcptParams,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     if let Some(notify) = &params.notify {
         dict.set_item("NOTIFY", notify.to_string())?;
@@ -203,7 +219,10 @@ impl Policy for ConnectionPolicy {
         session: &SessionInfo,
         stage: Stage<'_>,
     ) -> impl Future<Output = Verdict> + Send {
-        let call = Call::of(stage).filter(|c| self.shared.overridden[c.index()]);
+        let overridden = &self.shared.overridden;
+        let call = Call::of(stage)
+            .map(|c| c.route(overridden))
+            .filter(|c| overridden[c.index()]);
         let shared = Arc::clone(&self.shared);
         let data = Arc::clone(&self.data);
         let info = call.as_ref().map(|_| session.clone());

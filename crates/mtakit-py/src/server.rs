@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use mtakit::proto::Extensions;
 use mtakit::{Either, Server, UserTable};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -13,6 +14,7 @@ use pyo3::types::PyDict;
 use crate::config::{PyLimits, PyTls};
 use crate::executor::Runner;
 use crate::hooks::PyAuthenticator;
+use crate::options;
 use crate::policy::PyPolicy;
 use crate::runtime;
 use crate::serving::{self, AnyAuth, Running};
@@ -67,6 +69,7 @@ impl NativeServer {
         require_auth = false,
         require_tls = false,
         allow_insecure_auth = false,
+        disable = Vec::new(),
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -80,6 +83,7 @@ impl NativeServer {
         require_auth: bool,
         require_tls: bool,
         allow_insecure_auth: bool,
+        disable: Vec<String>,
     ) -> PyResult<Self> {
         let tls = tls.map(|t| t.get().clone());
         let limits = limits.map(|l| l.get().clone());
@@ -90,7 +94,10 @@ impl NativeServer {
         };
         let authenticator = any_auth(authenticator.as_ref(), &runner)?;
         let sink = any_sink(deliverer.as_ref(), &runner)?;
+        let mut extensions = Extensions::default();
+        options::disable(&mut extensions, &disable)?;
         let mut builder = Server::builder()
+            .extensions(extensions)
             .hostname(hostname)
             .require_auth(require_auth)
             .require_tls(require_tls)

@@ -17,32 +17,42 @@ pub(crate) struct PyVerdict {
     pub(crate) inner: mtakit::Verdict,
 }
 
+impl PyVerdict {
+    /// `inner`, closing the connection after its reply if `close`.
+    fn closing(inner: mtakit::Verdict, close: bool) -> Self {
+        let inner = if close { inner.and_close() } else { inner };
+        Self { inner }
+    }
+}
+
 fn optional_reply(reply: Option<&Bound<'_, PyAny>>) -> PyResult<Option<mtakit::Reply>> {
     reply.map(reply_from).transpose()
 }
 
 #[pymethods]
 impl PyVerdict {
-    /// Accepts, with the stage's default reply or this one.
+    /// Accepts, with the stage's default reply or this one; `close=True`
+    /// closes the connection after the reply.
     #[staticmethod]
-    #[pyo3(signature = (reply = None))]
-    fn accept(reply: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (reply = None, *, close = false))]
+    fn accept(reply: Option<&Bound<'_, PyAny>>, close: bool) -> PyResult<Self> {
         let inner = match optional_reply(reply)? {
             Some(r) => mtakit::Verdict::accept_with(r),
             None => mtakit::Verdict::accept(),
         };
-        Ok(Self { inner })
+        Ok(Self::closing(inner, close))
     }
 
-    /// Rejects, with the stage's default reply or this one.
+    /// Rejects, with the stage's default reply or this one; `close=True`
+    /// closes the connection after the reply.
     #[staticmethod]
-    #[pyo3(signature = (reply = None))]
-    fn reject(reply: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (reply = None, *, close = false))]
+    fn reject(reply: Option<&Bound<'_, PyAny>>, close: bool) -> PyResult<Self> {
         let inner = match optional_reply(reply)? {
             Some(r) => mtakit::Verdict::reject_with(r),
             None => mtakit::Verdict::reject(),
         };
-        Ok(Self { inner })
+        Ok(Self::closing(inner, close))
     }
 
     /// Rejects and closes the connection after the reply (`421 4.7.0` by

@@ -107,9 +107,13 @@ class Verdict:
     """A hook's decision."""
 
     @staticmethod
-    def accept(reply: Reply | str | tuple[int, str | list[str]] | None = None) -> Verdict: ...
+    def accept(
+        reply: Reply | str | tuple[int, str | list[str]] | None = None, *, close: bool = False
+    ) -> Verdict: ...
     @staticmethod
-    def reject(reply: Reply | str | tuple[int, str | list[str]] | None = None) -> Verdict: ...
+    def reject(
+        reply: Reply | str | tuple[int, str | list[str]] | None = None, *, close: bool = False
+    ) -> Verdict: ...
     @staticmethod
     def disconnect(reply: Reply | str | tuple[int, str | list[str]] | None = None) -> Verdict: ...
     @property
@@ -238,8 +242,44 @@ class _Server:
         require_auth: bool = ...,
         require_tls: bool = ...,
         allow_insecure_auth: bool = ...,
+        disable: list[str] = ...,
     ) -> None: ...
     def start(self, host: str, port: int, event_loop: object | None = None) -> _Listening: ...
+
+class _Harness:
+    """One SMTP session in memory, no sockets and no threads: ``feed``
+    bytes, get the replies they caused. Every decision calls the same hooks
+    as ``Server`` (``policy.accept_*``, ``authenticator.authenticate``,
+    ``deliverer.deliver``), synchronously on the calling thread."""
+
+    def __init__(
+        self,
+        *,
+        policy: object | None = ...,
+        authenticator: object | None = ...,
+        deliverer: object | None = ...,
+        hostname: str = ...,
+        peer: tuple[str, int] = ...,
+        disable: list[str] = ...,
+        max_message_size: int | None = ...,
+    ) -> None: ...
+    def start(self) -> list[Reply]:
+        """Runs the session until it waits for input: the greeting."""
+    def feed(self, data: bytes) -> list[Reply]:
+        """Client bytes in, the replies they caused out. A hook's
+        exception is raised here after the client got ``451 4.3.0``."""
+    @property
+    def closed(self) -> bool:
+        """True once the session closed the connection."""
+    @property
+    def replies(self) -> list[Reply]:
+        """Every reply so far."""
+    @property
+    def policy_errors(self) -> list[str]:
+        """Verdicts the session had to correct, described."""
+    @property
+    def session(self) -> Session:
+        """A snapshot of the session, as the hooks see it."""
 
 class _TestServer:
     def __init__(

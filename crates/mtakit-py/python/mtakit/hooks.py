@@ -50,8 +50,14 @@ class Policy:
         return None
 
     def accept_helo(self, session: Session, helo: str) -> Decision | Awaitable[Decision]:
-        """HELO, EHLO or LHLO with this name."""
+        """HELO, EHLO or LHLO with this name (EHLO and LHLO go to
+        :meth:`accept_ehlo` instead when a subclass overrides it)."""
         return None
+
+    def accept_ehlo(self, session: Session, helo: str) -> Decision | Awaitable[Decision]:
+        """EHLO or LHLO with this name, if overridden; otherwise they go to
+        :meth:`accept_helo`, which this default calls."""
+        return self.accept_helo(session, helo)
 
     def accept_starttls(self, session: Session) -> Decision | Awaitable[Decision]:
         """STARTTLS, before the ``220``."""

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import FrameType, TracebackType
 
 from mtakit._mtakit import TLS, Limits, MaildirSink, MemorySink, _Listening, _Server
@@ -101,7 +101,9 @@ class Server:
     - ``tls``: a :class:`~mtakit.TLS` (STARTTLS, or TLS from the first byte
       with ``implicit=True``), and ``require_tls=True`` to refuse MAIL
       without it;
-    - ``limits``: a :class:`~mtakit.Limits`.
+    - ``limits``: a :class:`~mtakit.Limits`;
+    - ``disable``: EHLO extensions to switch off, as ``TestServer``'s
+      (``["enhancedstatuscodes", "chunking", ...]``).
 
     Hooks never run on the server's I/O threads: plain methods run on
     mtakit's hook thread, ``async def`` methods on the event loop of
@@ -121,6 +123,7 @@ class Server:
         require_auth: bool = False,
         require_tls: bool = False,
         allow_insecure_auth: bool = False,
+        disable: Sequence[str] = (),
     ) -> None:
         if isinstance(authenticator, Mapping) and not isinstance(authenticator, dict):
             authenticator = UserTable(authenticator)
@@ -134,6 +137,7 @@ class Server:
             require_auth=require_auth,
             require_tls=require_tls,
             allow_insecure_auth=allow_insecure_auth,
+            disable=list(disable),
         )
 
     def start(self, address: tuple[str, int] = DEFAULT_ADDRESS) -> Listening:
