@@ -19,11 +19,12 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import FrameType, TracebackType
+from typing import Protocol
 
 from mtakit._mtakit import TLS, Limits, MaildirSink, MemorySink, _Listening, _Server
 from mtakit.hooks import Authenticator, Deliverer, Policy
 
-__all__ = ["Listening", "Server", "UserTable"]
+__all__ = ["Listening", "ListensOn", "Server", "UserTable"]
 
 #: The address ``Server`` listens on when given none.
 DEFAULT_ADDRESS = ("127.0.0.1", 2525)
@@ -35,11 +36,20 @@ class UserTable(dict[str, str]):
     server's ``authenticator``."""
 
 
-class Listening:
-    """A server listening on one address, serving in the background."""
+class Listener(Protocol):
+    """What has an address: the native servers."""
 
-    def __init__(self, native: _Listening) -> None:
-        self._native = native
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
+class ListensOn:
+    """``host``, ``port`` and ``address`` of a server listening on one
+    address (its ``_native`` half)."""
+
+    _native: Listener
 
     @property
     def host(self) -> str:
@@ -48,13 +58,22 @@ class Listening:
 
     @property
     def port(self) -> int:
-        """The port listened on (useful with port 0)."""
+        """The port listened on (the real one, with port 0)."""
         return self._native.port
 
     @property
     def address(self) -> tuple[str, int]:
-        """``(host, port)``."""
+        """``(host, port)``, as ``socket`` takes it."""
         return (self.host, self.port)
+
+
+class Listening(ListensOn):
+    """A server listening on one address, serving in the background."""
+
+    _native: _Listening
+
+    def __init__(self, native: _Listening) -> None:
+        self._native = native
 
     @property
     def closed(self) -> bool:

@@ -24,6 +24,7 @@ from types import TracebackType
 
 from mtakit._mtakit import Fault, Message, Transcript, _TestServer
 from mtakit.hooks import Authenticator, Policy
+from mtakit.server import ListensOn
 
 __all__ = ["TestServer", "TlsFiles", "DEFAULT_TIMEOUT"]
 
@@ -46,7 +47,7 @@ class TlsFiles:
     ca_path: str
 
 
-class TestServer:
+class TestServer(ListensOn):
     """A real SMTP server on a free loopback port that keeps every message.
 
     Use it as a context manager (``with`` or ``async with``), or call
@@ -81,6 +82,8 @@ class TestServer:
 
     # Not a test class, whatever its name says.
     __test__ = False
+
+    _native: _TestServer
 
     def __init__(
         self,
@@ -127,21 +130,6 @@ class TestServer:
             with open(ca_path, "w", encoding="ascii") as f:
                 f.write(ca_pem)
             self.tls = TlsFiles(mode=tls, ca_pem=ca_pem, ca_path=ca_path)
-
-    @property
-    def host(self) -> str:
-        """The address the server listens on."""
-        return self._native.host
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self._native.port
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)``."""
-        return (self.host, self.port)
 
     @property
     def messages(self) -> list[Message]:
