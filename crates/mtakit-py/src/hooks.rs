@@ -33,14 +33,12 @@ pub(crate) fn mechanisms(object: &Bound<'_, PyAny>) -> PyResult<Vec<Mechanism>> 
     };
     names
         .iter()
-        .map(|name| match name.to_ascii_uppercase().as_str() {
-            "PLAIN" => Ok(Mechanism::Plain),
-            "LOGIN" => Ok(Mechanism::Login),
-            "XOAUTH2" => Ok(Mechanism::XOAuth2),
-            "OAUTHBEARER" => Ok(Mechanism::OAuthBearer),
-            _ => Err(PyValueError::new_err(format!(
-                "unknown SASL mechanism '{name}': expected PLAIN, LOGIN, XOAUTH2 or OAUTHBEARER"
-            ))),
+        .map(|name| {
+            Mechanism::from_name(name).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "unknown SASL mechanism '{name}': expected PLAIN, LOGIN, XOAUTH2 or OAUTHBEARER"
+                ))
+            })
         })
         .collect()
 }
